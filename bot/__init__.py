@@ -1,0 +1,3 @@
+"""sei-bot: Software Engineering Intelligence in Slack."""
+
+__version__ = "0.1.0"

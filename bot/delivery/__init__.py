@@ -1,0 +1,1 @@
+"""Normalised delivery data: pull requests, commits, deployments, incidents and pipeline runs."""

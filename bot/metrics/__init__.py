@@ -1,0 +1,1 @@
+"""DORA metrics: queries (service), pure rules (compute), tier profiles and reports."""

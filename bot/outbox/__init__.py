@@ -1,0 +1,1 @@
+"""Durable outbound Slack messages: written first, delivered by a rate-limited sender."""

@@ -1,0 +1,1 @@
+"""Pulse surveys: templates, runs, anonymous answers and results above the anonymity threshold."""

@@ -1,0 +1,1 @@
+"""Teams, their repositories and services, and the people in them."""
