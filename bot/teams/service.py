@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import delete
-from sqlmodel import col, select
 from sqlalchemy.orm import Session
+from sqlmodel import select
 
 from bot.db import utcnow
 from bot.teams.config import PersonConfig, TeamConfig, TeamsConfig
