@@ -1,7 +1,31 @@
 """Tables of normalised delivery data, shared by ingest (writes) and metrics (reads).
 
-Every timestamp is timezone-aware UTC (``UTCDateTime``). Repositories are named ``owner/name`` for
-GitHub and ``gitlab:group/project`` for GitLab, exactly as in ``teams.yml``.
+Conventions every writer (webhooks, generic API, backfills) keeps, because the metrics rely on them:
+
+- Timestamps are timezone-aware UTC (``UTCDateTime`` refuses naive values). Repositories are named
+  ``owner/name`` for GitHub (``repository.full_name``) and ``gitlab:group/project`` for GitLab,
+  exactly as in ``teams.yml``.
+- ``PullRequest``: one row per ``(repo, number)`` (GitLab: the MR ``iid``). ``state`` is ``open``,
+  ``closed`` or ``merged``; a merged PR has ``merged_at`` and ``merge_commit_sha`` (the merge, squash
+  or last rebased commit on the base branch). ``ready_at`` is ``created_at`` unless the PR was opened
+  as a draft, then the time it was first marked ready. Labels are stored as their names.
+- ``PrCommit.authored_at`` is the commit's *author* date (where lead time starts).
+- ``PrReview``: ``ext_id`` is the review id (``comment:<id>`` for a plain comment, state ``comment``);
+  ``state`` lower-case (``approved``, ``changes_requested``, ``commented``, ``dismissed``, ``comment``);
+  ``reviewer_is_bot`` when the user type is ``Bot`` or the login ends with ``[bot]``.
+- ``Commit``: a commit that reached a production branch. ``landed_at`` is when it got there (the
+  push time: ``repository.pushed_at`` of a push webhook, else the delivery time; for backfilled
+  commits the committer date), ``push_key`` identifies the push (``<repo>:<after sha>``) so that a push
+  carrying a PR's merge commit is known to be that PR's, and the other commits of a push are *direct
+  pushes* (one change each).
+- ``Deployment``: ``uid`` = ``<source>:<repo>:<ext_id>``; ``status`` is one of ``success``,
+  ``failure``, ``cancelled``, ``in_progress``, ``pending`` (GitHub ``error`` → ``failure``; a later
+  ``inactive`` status never downgrades a ``success``: it only means a newer deployment replaced it).
+  ``started_at`` is when it was created/started, ``finished_at`` when it reached its final status.
+  ``is_rollback`` only for an explicit marking; ``run_key`` is shared by the records of one pipeline run.
+- ``Incident``: ``uid`` = ``<source>:<id>``; ``repo`` and/or ``service`` (PagerDuty service id,
+  Opsgenie team, a generic name) say whose it is; ``resolved_at`` null means open; ``text`` holds the
+  title and body, searched for explicit links.
 """
 
 from __future__ import annotations
