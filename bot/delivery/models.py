@@ -46,7 +46,8 @@ class PullRequest(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("repo", "number"),
         Index("ix_pull_request_repo_merged_at", "repo", "merged_at"),
-        Index("ix_pull_request_repo_merge_commit_sha", "repo", "merge_commit_sha"),
+        # With merged_at, finding when a deployed SHA landed reads the index alone (no table row).
+        Index("ix_pull_request_repo_merge_commit_sha_merged_at", "repo", "merge_commit_sha", "merged_at"),
         Index("ix_pull_request_repo_state", "repo", "state"),
     )
 
@@ -132,6 +133,8 @@ class Commit(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("repo", "sha"),
         Index("ix_commit_repo_landed_at", "repo", "landed_at"),
+        # When a deployed SHA landed, from the index alone (see the PR index on merge_commit_sha).
+        Index("ix_commit_repo_sha_landed_at", "repo", "sha", "landed_at"),
         Index("ix_commit_push_key", "push_key"),
     )
 
@@ -156,7 +159,17 @@ class Deployment(SQLModel, table=True):
 
     __tablename__ = "deployment"
     __table_args__ = (
-        Index("ix_deployment_repo_status_finished_at", "repo", "status", "finished_at"),
+        # Production deployments of a team by time; sha and started_at ride along so that a report's
+        # walk over earlier deployments reads the index alone.
+        Index(
+            "ix_deployment_repo_status_environment_finished_at",
+            "repo",
+            "status",
+            "environment",
+            "finished_at",
+            "sha",
+            "started_at",
+        ),
         Index("ix_deployment_repo_sha", "repo", "sha"),
         Index("ix_deployment_ext_id", "ext_id"),
     )
@@ -191,6 +204,8 @@ class Incident(SQLModel, table=True):
     __table_args__ = (
         Index("ix_incident_repo_opened_at", "repo", "opened_at"),
         Index("ix_incident_service_opened_at", "service", "opened_at"),
+        # Incidents naming one of a team's deployments are read with the team's own (an OR of the three).
+        Index("ix_incident_deployment_ref", "deployment_ref"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -14,6 +14,7 @@ here on hand-built histories. Conventions:
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 import re
@@ -313,34 +314,114 @@ class Failure:
         return max(0.0, (self.recovered_at - self.deployment.finished_at).total_seconds())
 
 
-def _explicitly_links(incident: IncidentFact, d: DeploymentFact, shipped: Sequence[ChangeFact]) -> str | None:
+class _ShaIndex:
+    """SHAs of deployments, sorted, so that ``_sha_match`` prefixes are found by bisection."""
+
+    def __init__(self, pairs: Iterable[tuple[str, str]]):
+        entries = sorted((sha.lower(), uid) for sha, uid in pairs if sha)
+        self.shas = [sha for sha, _ in entries]
+        self.uids = [uid for _, uid in entries]
+
+    def matching(self, candidate: str) -> set[str]:
+        """Uids whose SHAs start with ``candidate`` (seven characters at least), like ``_sha_match``."""
+        candidate = candidate.lower()
+        found: set[str] = set()
+        if len(candidate) < 7:
+            return found
+        i = bisect.bisect_left(self.shas, candidate)
+        while i < len(self.shas) and self.shas[i].startswith(candidate):
+            found.add(self.uids[i])
+            i += 1
+        return found
+
+
+class _IncidentText:
+    """What an incident's title and text name, read once and then checked against every deployment."""
+
+    def __init__(self, incident: IncidentFact):
+        self.incident = incident
+        self.text = f"{incident.title}\n{incident.text}"
+        self.blank = not self.text.strip()
+        self.root_causes = [m.group("sha") for m in _ROOT_CAUSE.finditer(self.text)]
+        self.hex_words = [m.group(0) for m in _SHA.finditer(self.text)]
+        # For ASCII text a deployment id can only be named if it occurs (ignoring case) as a substring,
+        # which rules out nearly every deployment without compiling its patterns.
+        self.lowered = self.text.lower() if self.text.isascii() else None
+        self._numbers: dict[str, set[int]] = {}
+
+    def may_name(self, ext_id: str) -> bool:
+        """False only when ``ext_id`` cannot occur in the text, even ignoring case."""
+        return self.lowered is None or not ext_id.isascii() or ext_id.lower() in self.lowered
+
+    def candidates(
+        self,
+        ordered: Sequence[DeploymentFact],
+        lowered_ext_ids: Sequence[str | None],
+        shipped_shas: _ShaIndex,
+        own_shas: _ShaIndex,
+    ) -> Sequence[DeploymentFact]:
+        """The deployments ``_explicitly_links`` might link, in order: a cheap superset of the real ones."""
+        if self.lowered is None:
+            return ordered
+        named: set[str] = set()  # uids of deployments that shipped (or are) a commit the text names
+        for sha in ([self.incident.root_cause_sha] if self.incident.root_cause_sha else []) + self.root_causes:
+            named |= shipped_shas.matching(sha)
+        for word in self.hex_words:
+            named |= own_shas.matching(word)
+        ref = (self.incident.deployment_ref or "").strip()
+        text = "" if self.blank else self.lowered
+        return [
+            d
+            for d, ext in zip(ordered, lowered_ext_ids, strict=True)
+            if d.uid in named
+            or (ref and ref in (d.ext_id, d.uid))
+            or (text and (ext is None or ext in text))
+            or self.pr_numbers(d.repo)
+        ]
+
+    def pr_numbers(self, repo: str) -> set[int]:
+        """PR numbers of ``repo`` the text names; bare ``#12`` counts only in the incident's own repository."""
+        numbers = self._numbers.get(repo)
+        if numbers is None:
+            numbers = _pr_numbers_named(self.text, repo)
+            if self.incident.repo != repo:
+                numbers = {
+                    n for n in numbers if re.search(rf"(?:{re.escape(repo)}#|/pull/){n}\b", self.text, re.IGNORECASE)
+                }
+            self._numbers[repo] = numbers
+        return numbers
+
+
+def _explicitly_links(
+    incident: IncidentFact, d: DeploymentFact, shipped: Sequence[ChangeFact], read: _IncidentText | None = None
+) -> str | None:
     """Why ``incident`` names deployment ``d`` explicitly, or ``None``."""
-    shas = {d.sha or ""} | {s for c in shipped for s in c.commit_shas | {c.sha or ""}}
-    shas.discard("")
+    read = read or _IncidentText(incident)
     ref = (incident.deployment_ref or "").strip()
     if ref and ref in (d.ext_id, d.uid):
         return f"incident {incident.label} names this deployment"
-    if incident.root_cause_sha and _sha_match(incident.root_cause_sha, shas):
-        return f"incident {incident.label} gives root cause {incident.root_cause_sha[:7]}, shipped here"
-    text = f"{incident.title}\n{incident.text}"
-    if not text.strip():
+    shas: set[str] = set()
+    if incident.root_cause_sha or read.root_causes:
+        shas = {d.sha or ""} | {s for c in shipped for s in c.commit_shas | {c.sha or ""}}
+        shas.discard("")
+        if incident.root_cause_sha and _sha_match(incident.root_cause_sha, shas):
+            return f"incident {incident.label} gives root cause {incident.root_cause_sha[:7]}, shipped here"
+    if read.blank:
         return None
-    for m in _ROOT_CAUSE.finditer(text):
-        if _sha_match(m.group("sha"), shas):
-            return f"incident {incident.label} marks root cause {m.group('sha')[:7]}, shipped here"
-    ext = re.escape(d.ext_id)
-    long_enough = len(d.ext_id) >= 6 or not d.ext_id.isdigit()
-    if (long_enough and re.search(rf"(?<![\w-]){ext}(?![\w-])", text)) or re.search(
-        rf"\bdeploy(?:ment)?\s*#?{ext}\b", text, re.IGNORECASE
-    ):
-        return f"incident {incident.label} names this deployment"
-    if d.sha and any(_sha_match(m.group(0), [d.sha]) for m in _SHA.finditer(text)):
+    for sha in read.root_causes:
+        if _sha_match(sha, shas):
+            return f"incident {incident.label} marks root cause {sha[:7]}, shipped here"
+    if read.may_name(d.ext_id):
+        ext = re.escape(d.ext_id)
+        long_enough = len(d.ext_id) >= 6 or not d.ext_id.isdigit()
+        if (long_enough and re.search(rf"(?<![\w-]){ext}(?![\w-])", read.text)) or re.search(
+            rf"\bdeploy(?:ment)?\s*#?{ext}\b", read.text, re.IGNORECASE
+        ):
+            return f"incident {incident.label} names this deployment"
+    if d.sha and any(_sha_match(word, [d.sha]) for word in read.hex_words):
         return f"incident {incident.label} names commit {d.sha[:7]}"
-    # A bare "#12" names a PR only in the incident's own repository (PagerDuty titles carry numbers too).
-    numbers = _pr_numbers_named(text, d.repo)
-    if incident.repo != d.repo:
-        numbers = {n for n in numbers if re.search(rf"(?:{re.escape(d.repo)}#|/pull/){n}\b", text, re.IGNORECASE)}
-    named = [c for c in shipped if c.kind == "pr" and c.number in numbers]
+    numbers = read.pr_numbers(d.repo)
+    named = [c for c in shipped if c.kind == "pr" and c.number in numbers] if numbers else []
     if named:
         return f"incident {incident.label} names PR #{named[0].number}, shipped here"
     return None
@@ -379,21 +460,36 @@ def detect_failures(
     recoveries: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
     linked_incidents: dict[str, list[IncidentFact]] = defaultdict(list)
 
+    lowered_ext_ids = [d.ext_id.lower() if d.ext_id.isascii() else None for d in ordered]
+    own_shas = _ShaIndex((d.sha, d.uid) for d in ordered if d.sha)
+    shipped_shas = _ShaIndex(
+        (sha, d.uid)
+        for d in ordered
+        for sha in {d.sha or ""}
+        | {s for c in change_sets.by_deployment.get(d.uid, []) for s in c.commit_shas | {c.sha or ""}}
+    )
+    finished = {repo: [d.finished_at for d in found] for repo, found in by_repo.items()}
+    all_finished = [d.finished_at for d in ordered]
+
     # (a) explicit links, at any time; (b) time attribution for incidents with no explicit link.
     for incident in incidents:
         linked = False
-        for d in ordered:
-            why = _explicitly_links(incident, d, change_sets.by_deployment.get(d.uid, []))
+        read = _IncidentText(incident)
+        for d in read.candidates(ordered, lowered_ext_ids, shipped_shas, own_shas):
+            why = _explicitly_links(incident, d, change_sets.by_deployment.get(d.uid, []), read)
             if why:
                 linked = True
                 reasons[d.uid].append(f"{why} (explicit link)")
                 linked_incidents[d.uid].append(incident)
         if linked:
             continue
-        scope = by_repo.get(incident.repo, []) if incident.repo in repos or incident.repo in by_repo else ordered
-        before = [d for d in scope if d.finished_at <= incident.opened_at]
+        if incident.repo in repos or incident.repo in by_repo:
+            scope, times = by_repo.get(incident.repo or "", []), finished.get(incident.repo or "", [])
+        else:
+            scope, times = ordered, all_finished
+        before = bisect.bisect_right(times, incident.opened_at)  # deployments finished by the time it opened
         if before:
-            latest = before[-1]
+            latest = scope[before - 1]
             gap = (incident.opened_at - latest.finished_at).total_seconds()
             if gap <= window.total_seconds():
                 reasons[latest.uid].append(
@@ -457,18 +553,60 @@ def detect_failures(
 
 def is_rework(change: ChangeFact, incidents: Sequence[IncidentFact], changes: Sequence[ChangeFact]) -> bool:
     """A revert, a hotfix, or a change that names one of the team's incidents (an incident fix)."""
+    return _is_rework(change, _incident_idents(incidents))
+
+
+@dataclass(frozen=True)
+class _Idents:
+    """Each incident with the id a fix would name (``900`` for ``github:acme/api#900``, else the source
+    id), and what a text must contain to name any of them, checked first."""
+
+    items: list[tuple[IncidentFact, str]]
+    literal: re.Pattern[str] | None  # any incident URL or non-numeric id
+    github_repos: frozenset[str | None]  # repositories of GitHub incidents (named by "#900")
+
+
+def _incident_idents(incidents: Iterable[IncidentFact]) -> _Idents:
+    items = []
+    for incident in incidents:
+        _, _, ident = incident.uid.partition(":")
+        items.append((incident, ident.rsplit("#", 1)[-1] if "#" in ident else ident))
+    literals = {i.url for i, _ in items if i.url} | {
+        ident for _, ident in items if len(ident) >= 3 and not ident.isdigit()
+    }
+    return _Idents(
+        items,
+        re.compile("|".join(re.escape(x) for x in sorted(literals))) if literals else None,
+        frozenset(i.repo for i, _ in items if i.uid.startswith("github:")),
+    )
+
+
+def _is_rework(change: ChangeFact, idents: _Idents) -> bool:
     if is_revert(change) or is_hotfix(change):
         return True
     text = f"{change.title}\n{change.body}"
-    for incident in incidents:
-        _, _, ident = incident.uid.partition(":")
-        ident = ident.rsplit("#", 1)[-1] if "#" in ident else ident
+    # Naming an incident takes its URL or id in the text, or a "#900" / "/pull/900" of its repository.
+    if not (
+        (idents.literal is not None and idents.literal.search(text))
+        or (change.repo in idents.github_repos and ("#" in text or "/pull/" in text))
+    ):
+        return False
+    numbers: set[int] | None = None  # PR numbers the text names, read once
+    for incident, ident in idents.items:
         if incident.url and incident.url in text:
             return True
         if incident.uid.startswith("github:") and incident.repo == change.repo:
-            if ident.isdigit() and int(ident) in _pr_numbers_named(text, change.repo):
-                return True
-        elif len(ident) >= 3 and not ident.isdigit() and re.search(rf"(?<![\w-]){re.escape(ident)}(?![\w-])", text):
+            if ident.isdigit():
+                if numbers is None:
+                    numbers = _pr_numbers_named(text, change.repo)
+                if int(ident) in numbers:
+                    return True
+        elif (
+            len(ident) >= 3
+            and not ident.isdigit()
+            and ident in text  # the pattern below only matches where the id stands literally
+            and re.search(rf"(?<![\w-]){re.escape(ident)}(?![\w-])", text)
+        ):
             return True
     return False
 
@@ -635,9 +773,8 @@ def rework_rate(
 ) -> Rework:
     """Share of the window's deployments whose change set holds a revert, a hotfix or an incident fix."""
     inside = [d for d in deployments if window.contains(d.finished_at)]
-    reworked = sum(
-        1 for d in inside if any(is_rework(c, incidents, changes) for c in change_sets.by_deployment.get(d.uid, []))
-    )
+    idents = _incident_idents(incidents)
+    reworked = sum(1 for d in inside if any(_is_rework(c, idents) for c in change_sets.by_deployment.get(d.uid, [])))
     return Rework(reworked=reworked, deployments=len(inside), rate=reworked / len(inside) if inside else None)
 
 
@@ -695,27 +832,35 @@ def weekly_series(analysis: Analysis, window: Window) -> list[WeekPoint]:
     tz = ZoneInfo(window.timezone)
     day = window.start.astimezone(tz).date()
     monday = day - timedelta(days=day.weekday())
-    points = []
+    weeks: list[tuple[date, Window]] = []
     while _local_midnight(monday, tz) < window.end:
         start = max(window.start, _local_midnight(monday, tz))
         end = min(window.end, _local_midnight(monday + timedelta(days=7), tz))
-        week = Window(start, end, window.timezone)
-        deployed = [d for d in analysis.deployments if week.contains(d.finished_at)]
-        leads = [
-            lead.lead_s for lead in analysis.leads if week.contains(lead.deployment.finished_at) and lead.lead_s >= 0
-        ]
-        failed = [analysis.failures[d.uid] for d in deployed if d.uid in analysis.failures]
+        weeks.append((monday, Window(start, end, window.timezone)))
+        monday += timedelta(days=7)
+    # The weeks tile the window, so one pass puts every deployment and lead in its week (order kept).
+    starts = [week.start for _, week in weeks]
+    deployed: list[list[DeploymentFact]] = [[] for _ in weeks]
+    leads: list[list[float]] = [[] for _ in weeks]
+    for d in analysis.deployments:
+        if window.contains(d.finished_at):
+            deployed[bisect.bisect_right(starts, d.finished_at) - 1].append(d)
+    for lead in analysis.leads:
+        if lead.lead_s >= 0 and window.contains(lead.deployment.finished_at):
+            leads[bisect.bisect_right(starts, lead.deployment.finished_at) - 1].append(lead.lead_s)
+    points = []
+    for (monday, _), week_deployed, week_leads in zip(weeks, deployed, leads, strict=True):
+        failed = [analysis.failures[d.uid] for d in week_deployed if d.uid in analysis.failures]
         iso = monday.isocalendar()
         points.append(
             WeekPoint(
                 week=f"{iso.year}-W{iso.week:02d}",
                 start=monday,
-                deployments=len(deployed),
-                lead_time_median_s=median_or_none(leads),
-                lead_time_p90_s=percentile(leads, 0.9),
-                change_failure_rate=len(failed) / len(deployed) if deployed else None,
+                deployments=len(week_deployed),
+                lead_time_median_s=median_or_none(week_leads),
+                lead_time_p90_s=percentile(week_leads, 0.9),
+                change_failure_rate=len(failed) / len(week_deployed) if week_deployed else None,
                 recovery_times_s=tuple(s for f in failed if (s := f.recovery_s) is not None),
             )
         )
-        monday += timedelta(days=7)
     return points

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -61,6 +62,19 @@ def production_environments(*, session: Session, team: TeamConfig) -> tuple[list
     return [e for e in seen if team.production.is_production(e)], seen
 
 
+def _environments(*, session: Session, team: TeamConfig) -> tuple[list[str], list[str], datetime | None]:
+    """``production_environments`` and the first successful production deployment's finish, in one query."""
+    rows = session.execute(
+        select(Deployment.environment, func.min(Deployment.finished_at).filter(Deployment.status == "success"))
+        .where(Deployment.repo.in_(team.repos))  # type: ignore[attr-defined]
+        .group_by(Deployment.environment)
+    ).all()
+    seen = sorted({environment for environment, _ in rows})
+    production = [e for e in seen if team.production.is_production(e)]
+    first_at = min((first for env, first in rows if env in production and first is not None), default=None)
+    return production, seen, first_at
+
+
 def _base_deployments(team: TeamConfig, environments: Sequence[str]):  # type: ignore[no-untyped-def]
     return and_(
         Deployment.repo.in_(team.repos),  # type: ignore[attr-defined]
@@ -70,9 +84,24 @@ def _base_deployments(team: TeamConfig, environments: Sequence[str]):  # type: i
     )
 
 
-def _merge_pipeline_records(rows: Iterable[Deployment]) -> list[DeploymentFact]:
+# What a deployment fact needs of a record.
+_DEPLOYMENT_COLUMNS = (
+    Deployment.uid,
+    Deployment.ext_id,
+    Deployment.repo,
+    Deployment.sha,
+    Deployment.environment,
+    Deployment.started_at,
+    Deployment.finished_at,
+    Deployment.url,
+    Deployment.is_rollback,
+    Deployment.run_key,
+)
+
+
+def _merge_pipeline_records(rows: Iterable[Any]) -> list[DeploymentFact]:
     """Records of one pipeline run (same ``run_key``) are one deployment, finished with the last."""
-    groups: dict[tuple[str, str], list[Deployment]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for row in rows:
         groups[(row.repo, row.run_key or f"uid:{row.uid}")].append(row)
     facts = []
@@ -102,7 +131,7 @@ def _histories(
     """Per repository: deployments before ``start``, the highest position they shipped, SHA landings."""
     position = func.coalesce(PullRequest.merged_at, Commit.landed_at, Deployment.started_at, Deployment.finished_at)
     prior = session.execute(
-        select(Deployment.repo, func.count(Deployment.id), func.max(position))
+        select(Deployment.repo, func.count(), func.max(position))
         .select_from(Deployment)
         .outerjoin(
             PullRequest,
@@ -122,28 +151,43 @@ def _histories(
     positions: dict[str, dict[str, datetime]] = defaultdict(dict)
     if shas:
         sha_list = sorted(shas)
-        for sha, repo, merged in session.execute(
-            select(PrCommit.sha, PullRequest.repo, PullRequest.merged_at)
-            .join(PullRequest, PullRequest.id == PrCommit.pr_id)
-            .where(PullRequest.repo.in_(team.repos), PrCommit.sha.in_(sha_list), PullRequest.merged_at.is_not(None))  # type: ignore[attr-defined,union-attr]
-        ):
-            positions[repo][sha] = merged
+        # Two indexed lookups (commits by SHA, then their PRs by id): a join lets SQLite's planner walk
+        # every PR of the repositories instead.
+        commit_prs = session.execute(
+            select(PrCommit.sha, PrCommit.pr_id).where(PrCommit.sha.in_(sha_list))  # type: ignore[attr-defined]
+        ).all()
+        merged_prs = {
+            pr_id: (repo, merged)
+            for pr_id, repo, merged in session.execute(
+                select(PullRequest.id, PullRequest.repo, PullRequest.merged_at).where(
+                    PullRequest.id.in_(sorted({pr_id for _, pr_id in commit_prs})),  # type: ignore[union-attr]
+                    PullRequest.repo.in_(team.repos),  # type: ignore[attr-defined]
+                    PullRequest.merged_at.is_not(None),  # type: ignore[union-attr]
+                )
+            )
+        }
+        for sha, pr_id in commit_prs:
+            if pr_id in merged_prs:
+                repo, merged = merged_prs[pr_id]
+                positions[repo][sha] = merged
+        # NULL times are skipped here, not in SQL: a condition on landed_at (merged_at) would steer
+        # SQLite to the (repo, time) index and a walk over every commit (PR) of the repositories.
         for sha, repo, landed in session.execute(
             select(Commit.sha, Commit.repo, Commit.landed_at).where(
-                Commit.repo.in_(team.repos),
-                Commit.sha.in_(sha_list),
-                Commit.landed_at.is_not(None),  # type: ignore[attr-defined,union-attr]
+                Commit.repo.in_(team.repos),  # type: ignore[attr-defined]
+                Commit.sha.in_(sha_list),  # type: ignore[attr-defined]
             )
         ):
-            positions[repo][sha] = landed
+            if landed is not None:
+                positions[repo][sha] = landed
         for sha, repo, merged in session.execute(
             select(PullRequest.merge_commit_sha, PullRequest.repo, PullRequest.merged_at).where(
                 PullRequest.repo.in_(team.repos),  # type: ignore[attr-defined]
                 PullRequest.merge_commit_sha.in_(sha_list),  # type: ignore[union-attr]
-                PullRequest.merged_at.is_not(None),  # type: ignore[union-attr]
             )
         ):
-            positions[repo][sha] = merged  # a merge commit lands when its PR merges
+            if merged is not None:
+                positions[repo][sha] = merged  # a merge commit lands when its PR merges
     counts = {repo: (count, highest) for repo, count, highest in prior}
     return {
         repo: RepoHistory(
@@ -156,6 +200,26 @@ def _histories(
     }
 
 
+# Joins the SHAs of a PR's commits into one string (a character no SHA contains).
+_SEPARATOR = "\x1f"
+# What a change needs of a pull request (loading whole rows would also read and decode the rest).
+_PR_COLUMNS = (
+    PullRequest.id,
+    PullRequest.repo,
+    PullRequest.number,
+    PullRequest.title,
+    PullRequest.body,
+    PullRequest.head_ref,
+    PullRequest.labels,
+    PullRequest.url,
+    PullRequest.author_login,
+    PullRequest.created_at,
+    PullRequest.ready_at,
+    PullRequest.merged_at,
+    PullRequest.merge_commit_sha,
+)
+
+
 def _changes(
     *, session: Session, team: TeamConfig, histories: dict[str, RepoHistory], end: datetime
 ) -> list[ChangeFact]:
@@ -163,23 +227,6 @@ def _changes(
     floors = [h.prior_max_position for h in histories.values()]
     floor = None if any(f is None for f in floors) else min(f for f in floors if f is not None)
     branch = team.production.branch
-    first_commit = (
-        select(PrCommit.pr_id, func.min(PrCommit.authored_at).label("first_commit_at"))
-        .group_by(PrCommit.pr_id)
-        .subquery()
-    )
-    first_review = (
-        select(PrReview.pr_id, func.min(PrReview.submitted_at).label("first_review_at"))
-        .join(PullRequest, PullRequest.id == PrReview.pr_id)
-        .where(
-            PrReview.reviewer_is_bot.is_(False),  # type: ignore[attr-defined]
-            or_(PrReview.reviewer_login.is_(None), PrReview.reviewer_login != PullRequest.author_login),  # type: ignore[union-attr]
-            ~func.coalesce(PrReview.reviewer_login, "").like("%[bot]"),
-            PrReview.state != "dismissed",
-        )
-        .group_by(PrReview.pr_id)
-        .subquery()
-    )
     conditions = [
         PullRequest.repo.in_(team.repos),  # type: ignore[attr-defined]
         PullRequest.merged_at.is_not(None),  # type: ignore[union-attr]
@@ -188,28 +235,36 @@ def _changes(
     ]
     if floor is not None:
         conditions.append(PullRequest.merged_at > floor)  # type: ignore[operator]
-    rows = session.execute(
-        select(PullRequest, first_commit.c.first_commit_at, first_review.c.first_review_at)
-        .outerjoin(first_commit, first_commit.c.pr_id == PullRequest.id)
-        .outerjoin(first_review, first_review.c.pr_id == PullRequest.id)
-        .where(*conditions)
+    # Each PR with its first commit, its commits' SHAs and its first review by someone other than the
+    # author or a bot, looked up per PR through the pr_id indexes: one query, one row per change.
+    first_commit = select(func.min(PrCommit.authored_at)).where(PrCommit.pr_id == PullRequest.id).scalar_subquery()
+    commit_shas = (
+        select(func.aggregate_strings(PrCommit.sha, _SEPARATOR))
+        .where(PrCommit.pr_id == PullRequest.id)
+        .scalar_subquery()
+    )
+    first_review = (
+        select(func.min(PrReview.submitted_at))
+        .where(
+            PrReview.pr_id == PullRequest.id,
+            PrReview.reviewer_is_bot.is_(False),  # type: ignore[attr-defined]
+            or_(PrReview.reviewer_login.is_(None), PrReview.reviewer_login != PullRequest.author_login),  # type: ignore[union-attr]
+            ~func.coalesce(PrReview.reviewer_login, "").like("%[bot]"),
+            PrReview.state != "dismissed",
+        )
+        .scalar_subquery()
+    )
+    prs = session.execute(
+        select(
+            *_PR_COLUMNS,
+            first_commit.label("first_commit_at"),
+            commit_shas.label("commit_shas"),
+            first_review.label("first_review_at"),
+        ).where(*conditions)
     ).all()
-    pr_ids = [pr.id for pr, _, _ in rows]
-    commit_shas: dict[int, set[str]] = defaultdict(set)
-    pr_commit_keys: set[tuple[datetime, str]] = set()
-    for chunk_start in range(0, len(pr_ids), 500):
-        chunk = pr_ids[chunk_start : chunk_start + 500]
-        for pr_id, sha, authored, message in session.execute(
-            select(PrCommit.pr_id, PrCommit.sha, PrCommit.authored_at, PrCommit.message).where(
-                PrCommit.pr_id.in_(chunk)  # type: ignore[attr-defined]
-            )
-        ):
-            commit_shas[pr_id].add(sha)
-            pr_commit_keys.add((authored, (message or "").split("\n", 1)[0].strip()))
     changes = []
     merge_shas: set[str] = set()
-    for pr, first_commit_at, first_review_at in rows:
-        assert pr.merged_at is not None
+    for pr in prs:
         if pr.merge_commit_sha:
             merge_shas.add(pr.merge_commit_sha)
         changes.append(
@@ -218,7 +273,7 @@ def _changes(
                 repo=pr.repo,
                 kind="pr",
                 landed_at=pr.merged_at,
-                first_commit_at=first_commit_at or pr.created_at,
+                first_commit_at=pr.first_commit_at or pr.created_at,
                 sha=pr.merge_commit_sha,
                 number=pr.number,
                 title=pr.title or "",
@@ -226,18 +281,40 @@ def _changes(
                 head_ref=pr.head_ref,
                 labels=tuple(pr.labels or ()),
                 ready_at=pr.ready_at or pr.created_at,
-                first_review_at=first_review_at,
-                commit_shas=frozenset(commit_shas.get(pr.id or 0, set()) | ({pr.merge_commit_sha} - {None})),  # type: ignore[arg-type]
+                first_review_at=pr.first_review_at,
+                commit_shas=frozenset(
+                    (pr.commit_shas.split(_SEPARATOR) if pr.commit_shas else [])
+                    + ([pr.merge_commit_sha] if pr.merge_commit_sha else [])
+                ),
                 url=pr.url,
                 author=pr.author_login,
             )
         )
     changes.extend(
         _direct_pushes(
-            session=session, team=team, floor=floor, end=end, merge_shas=merge_shas, pr_commit_keys=pr_commit_keys
+            session=session, team=team, floor=floor, end=end, merge_shas=merge_shas, pr_conditions=conditions
         )
     )
     return changes
+
+
+_COMMIT_COLUMNS = (
+    Commit.repo,
+    Commit.sha,
+    Commit.branch,
+    Commit.authored_at,
+    Commit.landed_at,
+    Commit.push_key,
+    Commit.author_login,
+    Commit.message,
+)
+
+
+def _chunks(values: Iterable[Any], size: int = 500) -> Iterable[list[Any]]:
+    """Sorted values in lists short enough for an ``IN (...)``."""
+    ordered = sorted(values)
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
 
 
 def _direct_pushes(
@@ -247,9 +324,15 @@ def _direct_pushes(
     floor: datetime | None,
     end: datetime,
     merge_shas: set[str],
-    pr_commit_keys: set[tuple[datetime, str]],
+    pr_conditions: Sequence[Any],
 ) -> list[ChangeFact]:
-    """Commits that reached the production branch without a pull request: one change each."""
+    """Commits that reached the production branch without a pull request: one change each.
+
+    A commit is not a direct push when it is a PR's merge commit, came in the same push as one (merge
+    or rebase), is a commit of a PR's branch, or has the author time and title of a commit of a PR
+    loaded for this range. Most commits are ruled out by the first two with what is already known (the
+    merge commits of the loaded PRs); only the rest are looked up, by SHA.
+    """
     conditions = [
         Commit.repo.in_(team.repos),  # type: ignore[attr-defined]
         Commit.landed_at.is_not(None),  # type: ignore[union-attr]
@@ -258,15 +341,21 @@ def _direct_pushes(
     ]
     if floor is not None:
         conditions.append(Commit.landed_at > floor)  # type: ignore[operator]
-    commits = list(session.scalars(select(Commit).where(*conditions)))
-    if not commits:
+    landed = session.execute(select(Commit.sha, Commit.push_key).where(*conditions)).all()
+
+    def pushes_of(shas: set[str], rows: Iterable[Any]) -> set[str]:
+        # A push (not a compare range) that carries a PR's merge commit is that PR's: merge or rebase.
+        return {r.push_key for r in rows if r.sha in shas and r.push_key and not r.push_key.startswith("compare:")}
+
+    pr_pushes = pushes_of(merge_shas, landed)
+    unknown = {r.sha for r in landed if r.sha not in merge_shas and r.push_key not in pr_pushes}
+    if not unknown:
         return []
-    shas = sorted({c.sha for c in commits})
+    commits = []
     known_merge = set(merge_shas)
-    known_pr_commits: set[str] = set()
-    for start in range(0, len(shas), 500):
-        chunk = shas[start : start + 500]
-        known_merge |= set(
+    for chunk in _chunks(unknown):
+        commits += session.execute(select(*_COMMIT_COLUMNS).where(*conditions, Commit.sha.in_(chunk))).all()  # type: ignore[attr-defined]
+        known_merge.update(
             session.scalars(
                 select(PullRequest.merge_commit_sha).where(
                     PullRequest.repo.in_(team.repos),  # type: ignore[attr-defined]
@@ -274,20 +363,25 @@ def _direct_pushes(
                 )
             )
         )
-        known_pr_commits |= set(session.scalars(select(PrCommit.sha).where(PrCommit.sha.in_(chunk))))  # type: ignore[attr-defined]
-    # A push (not a compare range) that carries a PR's merge commit is that PR's: merge or rebase.
-    pr_pushes = {
-        c.push_key for c in commits if c.sha in known_merge and c.push_key and not c.push_key.startswith("compare:")
-    }
+    pr_pushes |= pushes_of(known_merge, commits)
+    left = [c for c in commits if c.sha not in known_merge and c.push_key not in pr_pushes]
+    known_pr_commits: set[str] = set()
+    for chunk in _chunks({c.sha for c in left}):
+        known_pr_commits.update(session.scalars(select(PrCommit.sha).where(PrCommit.sha.in_(chunk))))  # type: ignore[attr-defined]
+    pr_commit_keys: set[tuple[datetime, str]] = set()
+    for chunk in _chunks({c.authored_at for c in left if c.authored_at is not None}):
+        pr_commit_keys.update(
+            (at, (message or "").split("\n", 1)[0].strip())
+            for at, message in session.execute(
+                select(PrCommit.authored_at, PrCommit.message)
+                .join(PullRequest, PullRequest.id == PrCommit.pr_id)
+                .where(*pr_conditions, PrCommit.authored_at.in_(chunk))  # type: ignore[attr-defined]
+            )
+        )
     changes = []
-    for c in commits:
+    for c in left:
         title = (c.message or "").split("\n", 1)[0].strip()
-        if (
-            c.sha in known_merge
-            or c.sha in known_pr_commits
-            or (c.push_key in pr_pushes)
-            or (c.authored_at is not None and (c.authored_at, title) in pr_commit_keys)
-        ):
+        if c.sha in known_pr_commits or (c.authored_at is not None and (c.authored_at, title) in pr_commit_keys):
             continue
         assert c.landed_at is not None
         changes.append(
@@ -307,6 +401,20 @@ def _direct_pushes(
     return changes
 
 
+_INCIDENT_COLUMNS = (
+    Incident.uid,
+    Incident.opened_at,
+    Incident.resolved_at,
+    Incident.repo,
+    Incident.service,
+    Incident.title,
+    Incident.text,
+    Incident.url,
+    Incident.deployment_ref,
+    Incident.root_cause_sha,
+)
+
+
 def _incidents(
     *, session: Session, team: TeamConfig, start: datetime, end: datetime, deployment_refs: set[str]
 ) -> list[IncidentFact]:
@@ -315,8 +423,8 @@ def _incidents(
     owner = or_(Incident.repo.in_(team.repos), Incident.service.in_(services or [""]))  # type: ignore[union-attr]
     linked = Incident.deployment_ref.in_(sorted(deployment_refs)) if deployment_refs else None  # type: ignore[union-attr]
     condition = owner if linked is None else or_(owner, linked)
-    rows = session.scalars(
-        select(Incident).where(condition, Incident.opened_at >= start, Incident.opened_at < end)  # type: ignore[operator]
+    rows = session.execute(
+        select(*_INCIDENT_COLUMNS).where(condition, Incident.opened_at >= start, Incident.opened_at < end)  # type: ignore[operator]
     )
     return [
         IncidentFact(
@@ -337,18 +445,15 @@ def _incidents(
 
 def load_facts(*, session: Session, team: TeamConfig, start: datetime, end: datetime) -> TeamFacts:
     """Every fact the rules need for ``[start, end)``; nothing at or after ``end`` is read."""
-    environments, seen = production_environments(session=session, team=team)
-    rows = list(
-        session.scalars(
-            select(Deployment).where(
-                _base_deployments(team, environments),
-                Deployment.finished_at >= start,  # type: ignore[operator]
-                Deployment.finished_at < end,  # type: ignore[operator]
-            )
+    environments, seen, first_at = _environments(session=session, team=team)
+    rows = session.execute(
+        select(*_DEPLOYMENT_COLUMNS).where(
+            _base_deployments(team, environments),
+            Deployment.finished_at >= start,  # type: ignore[operator]
+            Deployment.finished_at < end,  # type: ignore[operator]
         )
-    )
+    ).all()
     deployments = _merge_pipeline_records(rows)
-    first_at = session.scalar(select(func.min(Deployment.finished_at)).where(_base_deployments(team, environments)))
     histories = _histories(
         session=session,
         team=team,
@@ -362,10 +467,9 @@ def load_facts(*, session: Session, team: TeamConfig, start: datetime, end: date
     return TeamFacts(deployments, changes, incidents, histories, seen, first_at)
 
 
-def analyse_team(*, session: Session, team: TeamConfig, start: datetime, end: datetime) -> tuple[TeamFacts, Analysis]:
-    """Load and analyse a team's facts over ``[start, end)``."""
-    facts = load_facts(session=session, team=team, start=start, end=end)
-    analysis = compute.analyse(
+def analyse_facts(*, team: TeamConfig, facts: TeamFacts) -> Analysis:
+    """Apply the rules of ``compute`` to a team's loaded facts."""
+    return compute.analyse(
         facts.deployments,
         facts.changes,
         facts.incidents,
@@ -373,7 +477,12 @@ def analyse_team(*, session: Session, team: TeamConfig, start: datetime, end: da
         attribution_window=timedelta(hours=team.incidents.attribution_window_hours),
         repos=team.repos,
     )
-    return facts, analysis
+
+
+def analyse_team(*, session: Session, team: TeamConfig, start: datetime, end: datetime) -> tuple[TeamFacts, Analysis]:
+    """Load and analyse a team's facts over ``[start, end)``."""
+    facts = load_facts(session=session, team=team, start=start, end=end)
+    return facts, analyse_facts(team=team, facts=facts)
 
 
 def _no_data_hint(team: TeamConfig, facts: TeamFacts) -> str:
@@ -392,8 +501,15 @@ def _no_data_hint(team: TeamConfig, facts: TeamFacts) -> str:
 def build_report(*, session: Session, team: TeamConfig, period: Period, as_of: datetime) -> DoraReport:
     """The ``/dora`` report: the window ending at ``as_of``, the previous one, and the weekly series."""
     window = period.window(as_of, team.timezone)
+    facts = load_facts(session=session, team=team, start=window.previous().start, end=window.end)
+    return report_from_facts(team=team, period=period, as_of=as_of, facts=facts)
+
+
+def report_from_facts(*, team: TeamConfig, period: Period, as_of: datetime, facts: TeamFacts) -> DoraReport:
+    """The report of ``build_report`` from facts loaded over the previous and current windows."""
+    window = period.window(as_of, team.timezone)
     previous = window.previous()
-    facts, analysis = analyse_team(session=session, team=team, start=previous.start, end=window.end)
+    analysis = analyse_facts(team=team, facts=facts)
     profile = get_profile(team.profile)
     current_figures = compute.figures(
         analysis, window, profile, as_of=window.end, has_history=facts.has_history_before(window.end)
