@@ -14,5 +14,8 @@ log = logging.getLogger(__name__)
 
 def start_all(settings: Settings, engine: Engine) -> list[threading.Thread]:
     """Start every background service this build has (scheduler, outbox sender, normaliser)."""
+    from bot.ingest.worker import start_normaliser
+
     threads: list[threading.Thread] = []
+    threads.append(start_normaliser(settings, engine))
     return threads
