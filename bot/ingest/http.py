@@ -74,6 +74,7 @@ class Webhook:
     verify: Callable[[str, bytes, Request], bool]
     delivery_id: Callable[[Any, bytes, Request], str]
     event_type: Callable[[Any, Request], str]
+    event_field: str  # where the event type is read from, for the refusal when it is missing
 
 
 def receive_webhook(request: Request, services: Services, hook: Webhook, secret: SecretStr | None) -> Response:
@@ -97,6 +98,8 @@ def receive_webhook(request: Request, services: Services, hook: Webhook, secret:
         body=body,
         headers=loggable_headers(dict(request.headers)),
     )
+    if status == "pending" and not event:
+        status, error, code = "refused", f"no event type: {hook.event_field} is missing", 400
     if status == "pending":
         try:
             parse_delivery(source=hook.source, event=event, payload=payload, received_at=item.received_at)
@@ -153,6 +156,7 @@ GITHUB = Webhook(
     verify=_github_verify,
     delivery_id=lambda payload, body, request: request.headers.get("X-GitHub-Delivery") or _digest(body),
     event_type=lambda payload, request: request.headers.get("X-GitHub-Event", ""),
+    event_field="the X-GitHub-Event header",
 )
 GITLAB = Webhook(
     source="gitlab",
@@ -163,6 +167,7 @@ GITLAB = Webhook(
         request.headers.get("Idempotency-Key") or request.headers.get("X-Gitlab-Event-UUID") or _digest(body)
     ),
     event_type=lambda payload, request: _field(payload, "object_kind") or request.headers.get("X-Gitlab-Event", ""),
+    event_field="object_kind",
 )
 PAGERDUTY = Webhook(
     source="pagerduty",
@@ -171,6 +176,7 @@ PAGERDUTY = Webhook(
     verify=_pagerduty_verify,
     delivery_id=lambda payload, body, request: _field(payload, "event", "id") or _digest(body),
     event_type=lambda payload, request: _field(payload, "event", "event_type") or "",
+    event_field="event.event_type",
 )
 OPSGENIE = Webhook(
     source="opsgenie",
@@ -179,6 +185,7 @@ OPSGENIE = Webhook(
     verify=_bearer_verify,
     delivery_id=lambda payload, body, request: _digest(body),
     event_type=lambda payload, request: _field(payload, "action") or "",
+    event_field="action",
 )
 
 

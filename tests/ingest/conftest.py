@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
-import waitress.server
 from sqlalchemy import Engine
+from werkzeug.serving import make_server
 
 from bot.db import session_scope
 from bot.settings import Settings
@@ -124,15 +124,14 @@ class Server:
 
 
 def serve(settings: Settings, engine: Engine) -> Iterator[Server]:
-    """Run the WSGI app under waitress on a random port until the generator is closed."""
-    app = create_wsgi_app(settings, engine=engine)
-    server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=server.run, daemon=True)
+    """Run the WSGI app in a threaded HTTP server on a random port until the generator is closed."""
+    server = make_server("127.0.0.1", 0, create_wsgi_app(settings, engine=engine), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    port = server.effective_port  # type: ignore[union-attr]
     with httpx.Client(timeout=30) as client:
-        yield Server(url=f"http://127.0.0.1:{port}", client=client, engine=engine)
-    server.close()
+        yield Server(url=f"http://127.0.0.1:{server.server_port}", client=client, engine=engine)
+    server.shutdown()
+    server.server_close()
     thread.join(5)
 
 

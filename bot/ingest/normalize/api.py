@@ -115,6 +115,7 @@ def _problems(exc: ValidationError) -> list[dict[str, str]]:
     for err in exc.errors(include_url=False):
         field = ".".join(str(p) for p in err["loc"]) or "(body)"
         problem = _MESSAGES.get(err["type"]) or str(err["msg"]).removeprefix("Value error, ")
+        problem = problem.replace("Input should be ", "expected ", 1)
         if err["type"] == "string_pattern_mismatch":
             problem = "expected a full commit SHA in hex" if field == "sha" else "expected a commit SHA in hex"
         if ": " in problem and field == "(body)":  # cross-field problems name their field first
