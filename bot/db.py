@@ -78,8 +78,8 @@ def insert_ignore(*, session: Session, table: Any, values: dict[str, Any]) -> bo
         stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing()
     else:  # pragma: no cover - sei-bot runs on PostgreSQL and SQLite only
         raise NotImplementedError(f"insert_ignore does not support {dialect}")
-    result: Any = session.execute(stmt)
-    return bool(result.rowcount)
+    # RETURNING tells what happened on both dialects (rowcount is -1 when PostgreSQL returns rows).
+    return session.execute(stmt.returning(*table.primary_key.columns)).first() is not None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from bot.db import session_scope
+from bot.db import insert_ignore, session_scope
 from bot.outbox import service
 from bot.outbox.compute import DeliveryPolicy, Failure, FailurePlan
-from bot.outbox.models import OutboxMessage
+from bot.outbox.models import JobRun, OutboxMessage
 from tests.conftest import TEST_DATABASE_URL
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -284,3 +284,10 @@ def test_a_claim_in_flight_hides_its_rows_and_channels_from_another_claimer(engi
             )
         # a0 is locked (skipped), a1 waits behind it: only channel CB is served.
         assert [r.key for r in theirs] == ["b0"]
+
+
+def test_insert_ignore_tells_whether_it_inserted(session: Session) -> None:
+    values = {"key": "k", "job_id": "j", "started_at": T0, "status": "running"}
+    assert insert_ignore(session=session, table=JobRun, values=values) is True
+    assert insert_ignore(session=session, table=JobRun, values={**values, "job_id": "other"}) is False
+    assert session.scalars(select(JobRun.job_id)).all() == ["j"]
