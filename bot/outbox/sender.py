@@ -21,7 +21,6 @@ Entry points: ``start_sender(settings, engine)`` runs the loop in a daemon threa
 
 from __future__ import annotations
 
-import atexit
 import base64
 import http.client
 import logging
@@ -377,14 +376,16 @@ def build_sender(settings: Settings, engine: Engine, *, policy: DeliveryPolicy |
 
 
 def start_sender(settings: Settings, engine: Engine) -> list[threading.Thread]:
-    """Run the sender loop in a daemon thread; stopped gracefully when the process exits."""
+    """Run the sender loop in a daemon thread; ``bot.background.stop_all`` (or exit) stops it gracefully."""
     if settings.slack_bot_token is None:
         log.warning("SLACK_BOT_TOKEN is not set: the outbox sender is not started; messages wait in the outbox")
         return []
+    from bot.background import on_stop
+
     sender = build_sender(settings, engine)
     thread = threading.Thread(target=sender.run, name="outbox-sender", daemon=True)
     thread.start()
-    atexit.register(sender.stop, 10.0)
+    on_stop(sender.stop)
     return [thread]
 
 
