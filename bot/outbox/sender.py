@@ -115,7 +115,7 @@ def classify_exception(api_method: str, exc: BaseException, policy: DeliveryPoli
     if isinstance(exc, urllib.error.URLError):
         # urllib raises URLError while connecting or sending: Slack never got a whole request.
         return Failure("transient", f"{api_method}: connection failed: {exc.reason}")
-    if isinstance(exc, TimeoutError | socket.timeout | OSError | http.client.HTTPException):
+    if isinstance(exc, TimeoutError | OSError | http.client.HTTPException):
         # Raised while waiting for the answer: the request may have been processed.
         error = f"{api_method}: no answer ({type(exc).__name__}: {exc})"
         return Failure("uncertain", error) if api_method in CREATING_CALLS else Failure("transient", error)
@@ -345,6 +345,7 @@ class OutboxSender:
         if method == "dm":
             args = dict(payload)
             user = str(args.pop("user"))
+            args.pop("channel", None)  # the IM's id comes from conversations.open
             channel = self._open_dm(user)
             sent = self._api("chat.postMessage", client.chat_postMessage, channel=channel, **args)
             return {"channel": sent.get("channel") or channel, "ts": sent.get("ts"), "user": user}
