@@ -119,6 +119,10 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> App:
         process_before_response=False,
     )
 
+    # Bolt deep-copies the context for lazy listeners and silently drops what cannot be copied, such
+    # as the engine. The engine is process-wide and thread-safe: its "copy" is the engine itself.
+    engine.__deepcopy__ = lambda memo: engine  # type: ignore[attr-defined]
+
     @app.middleware
     def inject_services(context: Any, next: Any) -> None:
         context["settings"] = settings

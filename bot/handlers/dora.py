@@ -22,6 +22,7 @@ from bot.app import errors_told_to_user
 from bot.charts.dora import render_dora_chart
 from bot.db import session_scope, utcnow
 from bot.errors import UserFacingError
+from bot.handlers.pacing import POST_PACER
 from bot.metrics.blocks import (
     build_dora_blocks,
     build_explain_blocks,
@@ -33,6 +34,7 @@ from bot.metrics.command import DoraCommand, DoraRef, parse_dora_text, quote
 from bot.metrics.display import has_any_data, report_text, report_title
 from bot.metrics.enums import DoraAction
 from bot.metrics.periods import Period
+from bot.metrics.service import build_report, explain_metric
 from bot.teams.config import TeamConfig
 from bot.teams.models import Team
 from bot.teams.service import team_for_channel, team_for_command
@@ -113,11 +115,9 @@ def post_report(
     engine: Engine, client: WebClient, respond: Respond, team: TeamConfig, command: DoraCommand, channel_id: str
 ) -> None:
     """Compute the report; post it and upload the chart, or say privately why there is nothing to show."""
-    from bot.metrics import service
-
     as_of = utcnow()
     with session_scope(engine) as session:
-        report = service.build_report(session=session, team=team, period=command.period, as_of=as_of)
+        report = build_report(session=session, team=team, period=command.period, as_of=as_of)
     if not has_any_data(report.current):
         hint = report.no_data_hint or "No deployments, changes or incidents recorded in this period."
         respond(
@@ -128,6 +128,7 @@ def post_report(
         )
         return
     blocks, text = build_dora_blocks(report, as_of=as_of), report_text(report)
+    POST_PACER.wait(channel_id)
     try:
         client.chat_postMessage(channel=channel_id, text=text, blocks=blocks, unfurl_links=False)
     except SlackApiError as exc:
@@ -157,12 +158,8 @@ def post_report(
 def _explain(
     engine: Engine, team: TeamConfig, metric: str, period: Period, respond: Respond, as_of: datetime | None = None
 ) -> None:
-    from bot.metrics import service
-
     with session_scope(engine) as session:
-        explanation = service.explain_metric(
-            session=session, team=team, metric=metric, period=period, as_of=as_of or utcnow()
-        )
+        explanation = explain_metric(session=session, team=team, metric=metric, period=period, as_of=as_of or utcnow())
     respond(
         text=explain_text(explanation),
         blocks=build_explain_blocks(explanation),

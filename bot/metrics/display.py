@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from bot.metrics.compute import format_duration as format_duration_compact
 from bot.metrics.periods import Window
 from bot.metrics.report import STAGES, DoraReport, Figures
 
@@ -27,19 +28,6 @@ def format_duration(seconds: float | None) -> str:
     if seconds < 48 * 3600:
         return f"{seconds / 3600:.1f} h"
     return f"{seconds / 86400:.1f} d"
-
-
-def format_short_duration(seconds: float | None) -> str:
-    """A compact duration for stage breakdowns: ``45 min``, ``2.5 h``, ``12 h``, ``1.5 d``."""
-    if seconds is None:
-        return "–"
-    if seconds < 3600:
-        return f"{max(seconds, 0) / 60:.0f} min"
-    if seconds < 10 * 3600:
-        return f"{seconds / 3600:.1f}".removesuffix(".0") + " h"
-    if seconds < 48 * 3600:
-        return f"{seconds / 3600:.0f} h"
-    return f"{seconds / 86400:.1f}".removesuffix(".0") + " d"
 
 
 def format_rate(rate: float | None) -> str:
@@ -122,7 +110,7 @@ class MetricRow:
 def stage_breakdown(figures: Figures) -> str:
     """``coding 1 h · pickup 2 h · review 1 h · deploy 4 h`` (stages without data are left out)."""
     parts = [
-        f"{stage} {format_short_duration(figures.lead_time.stages.get(f'{stage}_s'))}"
+        f"{stage} {format_duration_compact(figures.lead_time.stages.get(f'{stage}_s'))}"
         for stage in STAGES
         if figures.lead_time.stages.get(f"{stage}_s") is not None
     ]
@@ -201,7 +189,7 @@ def biggest_drag(report: DoraReport) -> str | None:
     if stage is None or lt.median_s is None:
         return None
     seconds = lt.stages.get(f"{stage}_s")
-    return f"{stage} stage ({format_short_duration(seconds)} median of {format_duration(lt.median_s)} lead time)"
+    return f"{stage} stage ({format_duration_compact(seconds)} median of {format_duration(lt.median_s)} lead time)"
 
 
 def has_any_data(figures: Figures) -> bool:

@@ -10,7 +10,6 @@ from bot.metrics.display import (
     biggest_drag,
     format_duration,
     format_rate,
-    format_short_duration,
     format_window,
     has_any_data,
     metric_rows,
@@ -36,14 +35,7 @@ def test_durations(seconds: float | None, shown: str) -> None:
     assert format_duration(seconds) == shown
 
 
-def test_short_durations_and_rates() -> None:
-    assert [format_short_duration(s) for s in (1800, HOUR, 2.5 * HOUR, 14 * HOUR, 72 * HOUR)] == [
-        "30 min",
-        "1 h",
-        "2.5 h",
-        "14 h",
-        "3 d",
-    ]
+def test_rates() -> None:
     assert [format_rate(r) for r in (None, 0.2, 0.0833, 0.05)] == ["no data", "20 %", "8.3 %", "5 %"]
 
 
