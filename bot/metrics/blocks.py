@@ -67,22 +67,13 @@ def tier_badge(tier: str | None) -> str:
     return f"{TIER_BADGES.get(tier, '')} *{TIER_TITLES.get(tier, tier.title())}*".strip()
 
 
-def trend_mrkdwn(row: MetricRow) -> str:
-    """``▼ −3.5 h :large_green_circle:``: the arrow shows the direction, the colour whether it is better."""
-    t = row.trend
-    if not t.delta:
-        return "— _no earlier data_"
-    if t.better is None:
-        return "→ no change"
-    return f"{t.arrow} {t.delta} {':large_green_circle:' if t.better else ':red_circle:'}"
-
-
 def _metric_section(row: MetricRow) -> dict[str, Any]:
+    change = row.trend.label(better=":large_green_circle:", worse=":red_circle:")
     return {
         "type": "section",
         "block_id": f"{DoraBlock.METRIC}-{row.key}",
         "fields": [
-            _mrkdwn(f"*{row.title}*\n{row.value}   {trend_mrkdwn(row)}"),
+            _mrkdwn(f"*{row.title}*\n{row.value}   {change}"),
             _mrkdwn(f"{tier_badge(row.tier)}\n{escape(row.detail)}"),
         ],
     }

@@ -70,6 +70,14 @@ class Trend:
         direction = "up" if self.arrow == "▲" else "down"
         return f"{direction} {self.delta.lstrip('+−')}, {'better' if self.better else 'worse'}"
 
+    def label(self, *, better: str, worse: str) -> str:
+        """``▼ −3.5 h`` followed by ``better`` or ``worse`` (an emoji, a word)."""
+        if not self.delta:
+            return "— no earlier data"
+        if self.better is None:
+            return "→ no change"
+        return f"{self.arrow} {self.delta} {better if self.better else worse}"
+
 
 NO_TREND = Trend("—", "", None)
 
