@@ -12,6 +12,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -220,13 +221,13 @@ def test_permanent_errors_are_dead_at_once_with_the_error(
 def test_a_timed_out_post_is_retried_once_then_left_dead(
     settings: Settings, engine: Engine, fake_slack: FakeSlack
 ) -> None:
-    policy = DeliveryPolicy(**{**FAST.__dict__, "request_timeout": 0.3})
+    policy = replace(FAST, request_timeout=0.5)
     _post(engine, "slow", "C1")
     _post(engine, "slow-once", "C2")
     # Slack answers too late: the first call to each channel times out on our side, yet posts.
-    fake_slack.inject("chat.postMessage", delay=0.8, times=3)
+    fake_slack.inject("chat.postMessage", delay=1.2, times=3)
     drain_outbox(settings, engine, policy=policy, max_seconds=20, horizon_seconds=2)
-    time.sleep(0.9)  # let the fake finish the answers we stopped waiting for
+    time.sleep(1.3)  # let the fake finish the answers we stopped waiting for
 
     rows = _rows(engine)
     # Both rows were marked uncertain once; the retry of one came back in time, the other timed
@@ -242,11 +243,11 @@ def test_a_timed_out_post_is_retried_once_then_left_dead(
 
 
 def test_a_timed_out_update_is_an_ordinary_retry(settings: Settings, engine: Engine, fake_slack: FakeSlack) -> None:
-    policy = DeliveryPolicy(**{**FAST.__dict__, "request_timeout": 0.3})
+    policy = replace(FAST, request_timeout=0.5)
     _post(engine, "m", "C1")
     drain_outbox(settings, engine, policy=policy, max_seconds=10)
     _edit(engine, "edit", of="m", channel="C1", text="edited")
-    fake_slack.inject("chat.update", delay=0.8, times=2)
+    fake_slack.inject("chat.update", delay=1.2, times=2)
     drain_outbox(settings, engine, policy=policy, max_seconds=20, horizon_seconds=2)
     edit = _rows(engine)["edit"]
     assert (edit.status, edit.attempts) == ("sent", 2) and "uncertain" not in edit.result
@@ -359,7 +360,7 @@ def test_a_killed_worker_loses_nothing_and_duplicates_nothing(
     stranded = _status_count(engine, "sending")
     assert stranded >= 3
 
-    restarted = build_sender(settings, engine, policy=DeliveryPolicy(**{**FAST.__dict__, "lease_seconds": 1}))
+    restarted = build_sender(settings, engine, policy=replace(FAST, lease_seconds=1))
     deadline = time.monotonic() + 40
     while _sent_count(engine) < 200 and time.monotonic() < deadline:
         restarted.drain(max_seconds=5, horizon_seconds=2)
