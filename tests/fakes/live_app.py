@@ -70,8 +70,10 @@ class LiveApp:
         self.server.task_dispatcher.shutdown()
         wasyncore.close_all(self.server._map)
         if self.wsgi.services.bolt is not None:
-            # Lazy listeners run in this pool; let them finish before the fake Slack goes away.
-            self.wsgi.services.bolt.listener_runner.listener_executor.shutdown(wait=True)
+            # Let listeners and lazy listeners finish before the fake Slack goes away.
+            runner = self.wsgi.services.bolt.listener_runner
+            runner.listener_executor.shutdown(wait=True)
+            runner.lazy_listener_runner.executor.shutdown(wait=True)  # type: ignore[attr-defined]
         self.server = None
 
 
