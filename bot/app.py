@@ -125,7 +125,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> App:
     # Lazy work (reports, charts, fan-outs) gets its own small pool. Sharing the ack pool, a burst of
     # slow lazy tasks queued new acks behind them, and dozens of CPU-bound threads fighting for the
     # GIL made acks miss Slack's 3 s (BENCHMARKS.md, dora_ack). Queued here, it waits its turn.
-    app.listener_runner.lazy_listener_runner.executor = ThreadPoolExecutor(
+    app.listener_runner.lazy_listener_runner.executor = ThreadPoolExecutor(  # type: ignore[attr-defined]
         max_workers=LAZY_WORKERS, thread_name_prefix="bolt-lazy"
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+from typing import Any
 
 import matplotlib
 from matplotlib.axes import Axes
@@ -21,7 +22,7 @@ from bot.metrics.report import DoraReport, WeekPoint
 
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 4.6, 100  # 800 × 460 px: sharp in Slack's preview, small to upload
 BLUE, GREEN, RED, GREY = "#3b6fb6", "#2f9e6b", "#d1495b", "#8a8f98"
-STYLE = {
+STYLE: dict[str, Any] = {
     "font.size": 8,
     "axes.titlesize": 9,
     "axes.titleweight": "bold",
@@ -96,7 +97,7 @@ def render_dora_chart(report: DoraReport, *, dpi: int = DPI) -> bytes:
     """PNG bytes of the four weekly panels of a report (an explicit "no data" where there is none)."""
     weeks = list(report.weekly)
     xs = list(range(len(weeks)))
-    with matplotlib.rc_context(STYLE):
+    with matplotlib.rc_context(STYLE):  # type: ignore[arg-type]
         # A fixed layout: constrained layout costs a third of the rendering time for the same result here.
         fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=dpi)
         fig.subplots_adjust(left=0.06, right=0.98, top=0.87, bottom=0.08, hspace=0.35, wspace=0.15)
