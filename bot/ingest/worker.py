@@ -176,9 +176,12 @@ class NormaliserThread(threading.Thread):
         self.join(timeout)
 
 
-def start_normaliser(settings: Settings, engine: Engine) -> NormaliserThread:
-    """Start the background normaliser of this process."""
+def start_normaliser(settings: Settings, engine: Engine) -> list[threading.Thread]:
+    """Start the background normaliser of this process (a ``bot.background`` starter)."""
+    from bot.background import on_stop
+
     thread = NormaliserThread(engine)
     thread.start()
+    on_stop(thread.stop)
     log.info("ingest normaliser started")
-    return thread
+    return [thread]

@@ -102,7 +102,8 @@ def test_removing_the_incident_label_removes_the_incident(server: Server, fixtur
 
 
 def test_background_normaliser_wakes_on_new_deliveries(server: Server, fixtures_dir: Path) -> None:
-    thread = worker.start_normaliser(Settings(), server.engine)
+    [thread] = worker.start_normaliser(Settings(), server.engine)
+    assert isinstance(thread, worker.NormaliserThread)
     try:
         started = time.monotonic()
         server.github(
