@@ -15,9 +15,10 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from functools import cache
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.db import utcnow
@@ -68,9 +69,21 @@ def loggable_headers(headers: dict[str, str]) -> dict[str, str]:
     return kept
 
 
+_TABLE = RawEvent.__table__  # type: ignore[attr-defined]
+_FIND = select(_TABLE.c.id).where(
+    _TABLE.c.source == bindparam("source"), _TABLE.c.delivery_id == bindparam("delivery_id")
+)
+
+
+@cache
+def _insert_statement(dialect_name: str) -> Any:
+    # Built once: with parameters bound per call, SQLAlchemy reuses the compiled statement.
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    insert = dialect.insert(_TABLE).on_conflict_do_nothing(index_elements=["source", "delivery_id"])
+    return insert.returning(_TABLE.c.id)
+
+
 def _insert(conn: Connection, item: Inbound) -> AppendResult:
-    table = RawEvent.__table__  # type: ignore[attr-defined]
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     values = {
         "source": item.source,
         "delivery_id": item.delivery_id[:200],
@@ -83,13 +96,10 @@ def _insert(conn: Connection, item: Inbound) -> AppendResult:
         "processed_at": item.received_at if item.status != "pending" else None,
         "attempts": 0,
     }
-    stmt = dialect.insert(table).values(values).on_conflict_do_nothing(index_elements=["source", "delivery_id"])
-    new_id = conn.execute(stmt.returning(table.c.id)).scalar()
+    new_id = conn.execute(_insert_statement(conn.dialect.name), values).scalar()
     if new_id is not None:
         return AppendResult(int(new_id), True)
-    existing = conn.execute(
-        select(table.c.id).where(table.c.source == item.source, table.c.delivery_id == values["delivery_id"])
-    ).scalar_one()
+    existing = conn.execute(_FIND, {"source": item.source, "delivery_id": values["delivery_id"]}).scalar_one()
     return AppendResult(int(existing), False)
 
 
