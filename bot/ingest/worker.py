@@ -100,8 +100,28 @@ def load_owners(engine: Engine) -> Owners:
         return Owners.load(session)
 
 
+def _process_batch(engine: Engine, ids: list[int], owners: Owners) -> bool:
+    """Normalise pending events in one transaction; ``False`` (nothing written) if any fails."""
+    try:
+        with session_scope(engine) as session:
+            stmt = select(RawEvent).where(col(RawEvent.id).in_(ids), RawEvent.status == "pending")
+            if engine.dialect.name == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True)
+            for raw in session.scalars(stmt.order_by(col(RawEvent.id))).all():
+                status = normalize_event(session=session, raw=raw, owners=owners)
+                raw.status, raw.error, raw.processed_at, raw.attempts = status, None, utcnow(), raw.attempts + 1
+        return True
+    except Exception:
+        return False
+
+
 def process_pending(engine: Engine, *, limit: int = BATCH) -> int:
-    """Normalise up to ``limit`` pending events, oldest first; returns how many were looked at."""
+    """Normalise up to ``limit`` pending events, oldest first; returns how many were looked at.
+
+    The batch is one transaction (one commit for many events); if any event fails, the batch is
+    rolled back and every event is redone in its own transaction, so the failure is recorded
+    against that event alone.
+    """
     with session_scope(engine) as session:
         ids = list(
             session.scalars(
@@ -110,8 +130,10 @@ def process_pending(engine: Engine, *, limit: int = BATCH) -> int:
         )
     if ids:
         owners = load_owners(engine)
-        for raw_id in ids:
-            process_one(engine, raw_id, owners)
+        if not _process_batch(engine, [i for i in ids if i is not None], owners):
+            for raw_id in ids:
+                if raw_id is not None:
+                    process_one(engine, raw_id, owners)
     return len(ids)
 
 
