@@ -127,7 +127,13 @@ def test_arbitrary_bytes(server: Server, body: bytes, event: str) -> None:
 def test_truncated_json(server: Server, sample: tuple[str, str, str], cut: float) -> None:
     source, event, fixture = sample
     body = (FIXTURES / fixture).read_bytes()
-    body = body[: int(len(body) * cut)]
+    body = body[: int(len(body) * cut)].rstrip()
+    try:  # a cut that only drops trailing whitespace leaves valid JSON: nothing truncated to test
+        json.loads(body)
+    except ValueError:
+        pass
+    else:
+        return
     delivery = str(uuid.uuid4())
     if source != "github":
         event = "push" if source == "gitlab" else "pull_request"
