@@ -21,13 +21,13 @@ from bot.settings import Settings
 GITHUB_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 SINCE_HELP = "90d, 12w, or a date such as 2026-09-01"
 LABELS = {
-    "pulls": "pull requests",
-    "commits": "PR commits",
-    "reviews": "reviews",
-    "deployments": "deployments",
-    "runs": "workflow runs",
-    "incidents": "incidents",
-    "changes": "deployed commits",
+    "pulls": ("pull request", "pull requests"),
+    "commits": ("PR commit", "PR commits"),
+    "reviews": ("review", "reviews"),
+    "deployments": ("deployment", "deployments"),
+    "runs": ("workflow run", "workflow runs"),
+    "incidents": ("incident", "incidents"),
+    "changes": ("deployed commit", "deployed commits"),
 }
 
 
@@ -111,7 +111,7 @@ def run_sync(
 
 def summary(counts: Counter[str]) -> str:
     """``12 pull requests, 40 PR commits, …`` (resources with nothing stored are left out)."""
-    parts = [f"{counts[key]} {label}" for key, label in LABELS.items() if counts.get(key)]
+    parts = [f"{counts[key]} {names[counts[key] != 1]}" for key, names in LABELS.items() if counts.get(key)]
     return ", ".join(parts) or "nothing new"
 
 
