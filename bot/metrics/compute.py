@@ -1,0 +1,721 @@
+"""The rules of DESIGN.md §3 as pure functions over plain facts: no database, no Slack.
+
+``service.py`` loads facts for a team and calls ``compute_report_figures``; every rule is testable
+here on hand-built histories. Conventions:
+
+- Windows are half-open ``[start, end)``; facts after the report's ``as_of`` are never passed in.
+- A change *lands* when it reaches the production branch (PR merged, commit pushed). A deployment's
+  *position* is the landing time of the commit it ships; it contains every change that landed after
+  the highest position shipped before it, up to its own (so batched, squash and rebase merges are
+  handled, a redeploy of the same SHA or a rollback ships nothing new, and the first deployment of a
+  repository is a baseline that ships nothing measurable).
+- Medians are interpolated like ``statistics.median``; p90 interpolates linearly between ranks.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from statistics import median
+from zoneinfo import ZoneInfo
+
+from bot.metrics.periods import Window
+from bot.metrics.profiles import Profile
+from bot.metrics.report import (
+    ChangeFailure,
+    Figures,
+    Frequency,
+    LeadTime,
+    Recovery,
+    Restore,
+    Rework,
+    WeekPoint,
+)
+
+# --- facts --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeploymentFact:
+    """A successful production deployment (records of one pipeline run already merged)."""
+
+    uid: str
+    ext_id: str
+    repo: str
+    sha: str | None
+    finished_at: datetime
+    started_at: datetime | None = None
+    is_rollback: bool = False
+    environment: str = "production"
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class ChangeFact:
+    """A change: a merged pull request, or one commit pushed straight to the production branch."""
+
+    key: str  # "pr:acme/api#12" or "push:acme/api@<sha>"
+    repo: str
+    kind: str  # "pr" | "push"
+    landed_at: datetime  # merged_at, or push time
+    first_commit_at: datetime | None
+    sha: str | None = None  # merge/squash commit, or the pushed commit
+    number: int | None = None
+    title: str = ""
+    body: str = ""
+    head_ref: str | None = None
+    labels: tuple[str, ...] = ()
+    ready_at: datetime | None = None
+    first_review_at: datetime | None = None
+    commit_shas: frozenset[str] = frozenset()  # every sha known to belong to the change
+    url: str | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class IncidentFact:
+    """An incident of the team (by repository or service)."""
+
+    uid: str
+    opened_at: datetime
+    resolved_at: datetime | None = None
+    repo: str | None = None
+    service: str | None = None
+    title: str = ""
+    text: str = ""
+    url: str | None = None
+    deployment_ref: str | None = None
+    root_cause_sha: str | None = None
+
+    @property
+    def label(self) -> str:
+        """A short name for people: ``#900`` for GitHub issues, else the source id."""
+        _source, _, ident = self.uid.partition(":")
+        if "#" in ident:
+            return "#" + ident.rsplit("#", 1)[1]
+        return ident or self.uid
+
+
+@dataclass(frozen=True)
+class RepoHistory:
+    """What is known of a repository before the loaded range, and where SHAs landed."""
+
+    repo: str
+    prior_deployments: int = 0
+    prior_max_position: datetime | None = None
+    sha_positions: dict[str, datetime] = field(default_factory=dict)
+
+
+# --- small statistics ---------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], p: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default); ``None`` for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * p
+    low, high = math.floor(rank), math.ceil(rank)
+    if low == high:
+        return float(ordered[low])
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def median_or_none(values: Sequence[float]) -> float | None:
+    """``statistics.median`` or ``None`` for no values."""
+    return float(median(values)) if values else None
+
+
+# --- revert / hotfix recognition ---------------------------------------------------------------
+
+_REVERT_TITLE = re.compile(r'^\s*revert\s*"(?P<title>.*)"\s*$', re.IGNORECASE | re.DOTALL)
+_REVERT_BRANCH = re.compile(r"^revert-(?P<number>\d+)-", re.IGNORECASE)
+_REVERTS_PR = re.compile(r"\breverts\s+(?:[\w.-]+/[\w.-]+)?#(?P<number>\d+)", re.IGNORECASE)
+_REVERTS_COMMIT = re.compile(r"\bthis reverts commit\s+(?P<sha>[0-9a-f]{7,40})", re.IGNORECASE)
+_HOTFIX = re.compile(r"\bhot[\s_-]?fix\b", re.IGNORECASE)
+_SHA = re.compile(r"\b[0-9a-f]{7,40}\b", re.IGNORECASE)
+_ROOT_CAUSE = re.compile(r"root[\s_-]?cause\s*:\s*(?P<sha>[0-9a-f]{7,40})\b", re.IGNORECASE)
+
+
+def is_revert(change: ChangeFact) -> bool:
+    """A PR or commit titled ``Revert "…"`` or from a ``revert-<n>-…`` branch."""
+    return bool(_REVERT_TITLE.match(change.title) or (change.head_ref and _REVERT_BRANCH.match(change.head_ref)))
+
+
+def is_hotfix(change: ChangeFact) -> bool:
+    """A change labelled or titled hotfix (``hotfix``, ``hot-fix``, ``hot fix``)."""
+    return bool(_HOTFIX.search(change.title) or any(_HOTFIX.search(label) for label in change.labels))
+
+
+def _sha_match(candidate: str, shas: Iterable[str]) -> bool:
+    candidate = candidate.lower()
+    return len(candidate) >= 7 and any(s and s.lower().startswith(candidate) for s in shas)
+
+
+def _pr_numbers_named(text: str, repo: str) -> set[int]:
+    """PR numbers of ``repo`` named in text: ``#12`` (same repo), ``owner/repo#12`` or a PR URL."""
+    numbers = {int(m.group(1)) for m in re.finditer(r"(?<![\w/])#(\d+)\b", text)}
+    for m in re.finditer(r"([\w.-]+/[\w.-]+)#(\d+)\b", text):
+        if m.group(1).lower() == repo.lower():
+            numbers.add(int(m.group(2)))
+    for m in re.finditer(r"/([\w.-]+/[\w.-]+)/pull/(\d+)\b", text):
+        if m.group(1).lower() == repo.lower():
+            numbers.add(int(m.group(2)))
+    return numbers
+
+
+def reverted_targets(change: ChangeFact, changes: Sequence[ChangeFact]) -> list[ChangeFact]:
+    """The changes a revert undoes (by branch number, ``Reverts #n``, reverted SHA, or title)."""
+    if not is_revert(change):
+        return []
+    text = f"{change.title}\n{change.body}"
+    numbers: set[int] = set()
+    if change.head_ref and (m := _REVERT_BRANCH.match(change.head_ref)):
+        numbers.add(int(m.group("number")))
+    numbers |= {int(m.group("number")) for m in _REVERTS_PR.finditer(text)}
+    shas = [m.group("sha") for m in _REVERTS_COMMIT.finditer(text)]
+    title = m.group("title") if (m := _REVERT_TITLE.match(change.title)) else None
+    found = []
+    for other in changes:
+        if other.key == change.key or other.repo != change.repo or other.landed_at > change.landed_at:
+            continue
+        if (
+            (other.number is not None and other.kind == "pr" and other.number in numbers)
+            or any(_sha_match(s, other.commit_shas | {other.sha or ""}) for s in shas)
+            or (title is not None and other.title.strip() == title.strip())
+        ):
+            found.append(other)
+    return found
+
+
+def hotfix_targets(change: ChangeFact, changes: Sequence[ChangeFact]) -> list[ChangeFact]:
+    """The earlier changes a hotfix references by PR number or SHA."""
+    if not is_hotfix(change):
+        return []
+    text = f"{change.title}\n{change.body}"
+    numbers = _pr_numbers_named(text, change.repo)
+    shas = [m.group(0) for m in _SHA.finditer(text)]
+    return [
+        other
+        for other in changes
+        if other.key != change.key
+        and other.repo == change.repo
+        and other.landed_at <= change.landed_at
+        and (
+            (other.kind == "pr" and other.number in numbers)
+            or any(_sha_match(s, other.commit_shas | {other.sha or ""}) for s in shas)
+        )
+    ]
+
+
+# --- change sets ---------------------------------------------------------------------------------
+
+
+def deployment_order(deployments: Iterable[DeploymentFact]) -> list[DeploymentFact]:
+    """Deployments in a total order that does not depend on arrival order."""
+    return sorted(deployments, key=lambda d: (d.finished_at, d.started_at or d.finished_at, d.uid))
+
+
+def position_of(deployment: DeploymentFact, history: RepoHistory) -> datetime:
+    """When the commit a deployment ships landed; its start (or finish) when the SHA is unknown."""
+    if deployment.sha:
+        landed = history.sha_positions.get(deployment.sha)
+        if landed is not None:
+            return landed
+    return deployment.started_at or deployment.finished_at
+
+
+@dataclass(frozen=True)
+class ChangeSets:
+    """Which changes each deployment shipped, and the first deployment of each change."""
+
+    by_deployment: dict[str, list[ChangeFact]]
+    first_deployment: dict[str, DeploymentFact]  # change key -> deployment
+    positions: dict[str, datetime]  # deployment uid -> position
+    baselines: frozenset[str]  # uids of first-ever deployments of a repository
+
+
+def assign_changes(
+    deployments: Iterable[DeploymentFact],
+    changes: Iterable[ChangeFact],
+    histories: dict[str, RepoHistory],
+) -> ChangeSets:
+    """Give each change to the first deployment of its repository that contains it."""
+    by_repo: dict[str, list[DeploymentFact]] = defaultdict(list)
+    for d in deployments:
+        by_repo[d.repo].append(d)
+    changes_by_repo: dict[str, list[ChangeFact]] = defaultdict(list)
+    for c in changes:
+        changes_by_repo[c.repo].append(c)
+    by_deployment: dict[str, list[ChangeFact]] = {}
+    first: dict[str, DeploymentFact] = {}
+    positions: dict[str, datetime] = {}
+    baselines: set[str] = set()
+    for repo, repo_deployments in by_repo.items():
+        history = histories.get(repo) or RepoHistory(repo=repo)
+        pending = sorted(changes_by_repo.get(repo, []), key=lambda c: (c.landed_at, c.key))
+        shipped_up_to = history.prior_max_position
+        index = 0
+        # Changes that landed before anything shipped before the range are already deployed.
+        if shipped_up_to is not None:
+            while index < len(pending) and pending[index].landed_at <= shipped_up_to:
+                index += 1
+        seen_shas: dict[str, datetime] = {}
+        for d in deployment_order(repo_deployments):
+            pos = position_of(d, history)
+            if d.sha and d.sha not in history.sha_positions and d.sha in seen_shas:
+                pos = seen_shas[d.sha]  # a redeploy or rollback of a SHA deployed earlier in the range
+            if d.is_rollback and shipped_up_to is not None:
+                pos = min(pos, shipped_up_to)  # a rollback never ships anything new
+            if d.sha:
+                seen_shas.setdefault(d.sha, pos)
+            positions[d.uid] = pos
+            contained: list[ChangeFact] = []
+            if shipped_up_to is None and history.prior_deployments == 0:
+                baselines.add(d.uid)  # the first deployment of a repository: a baseline
+                while index < len(pending) and pending[index].landed_at <= pos:
+                    index += 1
+                shipped_up_to = pos
+            elif shipped_up_to is None or pos > shipped_up_to:
+                while index < len(pending) and pending[index].landed_at <= pos:
+                    contained.append(pending[index])
+                    index += 1
+                shipped_up_to = pos
+            by_deployment[d.uid] = contained
+            for c in contained:
+                first[c.key] = d
+    return ChangeSets(by_deployment, first, positions, frozenset(baselines))
+
+
+# --- failures ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a deployment failed and when (if) it recovered."""
+
+    deployment: DeploymentFact
+    reasons: tuple[str, ...]
+    recovered_at: datetime | None
+    recovered_by: str | None
+    incidents: tuple[IncidentFact, ...] = ()
+
+    @property
+    def recovery_s(self) -> float | None:
+        """Seconds from the deployment's finish to recovery (never negative)."""
+        if self.recovered_at is None:
+            return None
+        return max(0.0, (self.recovered_at - self.deployment.finished_at).total_seconds())
+
+
+def _explicitly_links(incident: IncidentFact, d: DeploymentFact, shipped: Sequence[ChangeFact]) -> str | None:
+    """Why ``incident`` names deployment ``d`` explicitly, or ``None``."""
+    shas = {d.sha or ""} | {s for c in shipped for s in c.commit_shas | {c.sha or ""}}
+    shas.discard("")
+    ref = (incident.deployment_ref or "").strip()
+    if ref and ref in (d.ext_id, d.uid):
+        return f"incident {incident.label} names this deployment"
+    if incident.root_cause_sha and _sha_match(incident.root_cause_sha, shas):
+        return f"incident {incident.label} gives root cause {incident.root_cause_sha[:7]}, shipped here"
+    text = f"{incident.title}\n{incident.text}"
+    if not text.strip():
+        return None
+    for m in _ROOT_CAUSE.finditer(text):
+        if _sha_match(m.group("sha"), shas):
+            return f"incident {incident.label} marks root cause {m.group('sha')[:7]}, shipped here"
+    ext = re.escape(d.ext_id)
+    long_enough = len(d.ext_id) >= 6 or not d.ext_id.isdigit()
+    if (long_enough and re.search(rf"(?<![\w-]){ext}(?![\w-])", text)) or re.search(
+        rf"\bdeploy(?:ment)?\s*#?{ext}\b", text, re.IGNORECASE
+    ):
+        return f"incident {incident.label} names this deployment"
+    if d.sha and any(_sha_match(m.group(0), [d.sha]) for m in _SHA.finditer(text)):
+        return f"incident {incident.label} names commit {d.sha[:7]}"
+    # A bare "#12" names a PR only in the incident's own repository (PagerDuty titles carry numbers too).
+    numbers = _pr_numbers_named(text, d.repo)
+    if incident.repo != d.repo:
+        numbers = {n for n in numbers if re.search(rf"(?:{re.escape(d.repo)}#|/pull/){n}\b", text, re.IGNORECASE)}
+    named = [c for c in shipped if c.kind == "pr" and c.number in numbers]
+    if named:
+        return f"incident {incident.label} names PR #{named[0].number}, shipped here"
+    return None
+
+
+def format_duration(seconds: float | None) -> str:
+    """Seconds for people: ``45 min``, ``3.5 h``, ``2 d``; ``—`` for no data."""
+    if seconds is None:
+        return "—"
+    if seconds < 3600:
+        return f"{round(seconds / 60)} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h".replace(".0 h", " h")
+    return f"{seconds / 86400:.1f} d".replace(".0 d", " d")
+
+
+def detect_failures(
+    deployments: Sequence[DeploymentFact],
+    change_sets: ChangeSets,
+    incidents: Sequence[IncidentFact],
+    *,
+    window: timedelta,
+    changes: Sequence[ChangeFact],
+    repos: frozenset[str] = frozenset(),
+) -> dict[str, Failure]:
+    """Apply the four failure rules of DESIGN.md §3 to every deployment; returns failed ones by uid.
+
+    ``repos`` are the team's repositories: an incident of one of them is attributed in time only to
+    that repository's deployments; an incident known only by its service, to any of the team's.
+    """
+    ordered = deployment_order(deployments)
+    by_repo: dict[str, list[DeploymentFact]] = defaultdict(list)
+    for d in ordered:
+        by_repo[d.repo].append(d)
+    reasons: dict[str, list[str]] = defaultdict(list)
+    recoveries: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+    linked_incidents: dict[str, list[IncidentFact]] = defaultdict(list)
+
+    # (a) explicit links, at any time; (b) time attribution for incidents with no explicit link.
+    for incident in incidents:
+        linked = False
+        for d in ordered:
+            why = _explicitly_links(incident, d, change_sets.by_deployment.get(d.uid, []))
+            if why:
+                linked = True
+                reasons[d.uid].append(f"{why} (explicit link)")
+                linked_incidents[d.uid].append(incident)
+        if linked:
+            continue
+        scope = by_repo.get(incident.repo, []) if incident.repo in repos or incident.repo in by_repo else ordered
+        before = [d for d in scope if d.finished_at <= incident.opened_at]
+        if before:
+            latest = before[-1]
+            gap = (incident.opened_at - latest.finished_at).total_seconds()
+            if gap <= window.total_seconds():
+                reasons[latest.uid].append(
+                    f"incident {incident.label} started {format_duration(gap)} later "
+                    f"(time attribution, window {format_duration(window.total_seconds())})"
+                )
+                linked_incidents[latest.uid].append(incident)
+    for uid, found in linked_incidents.items():
+        for incident in found:
+            if incident.resolved_at is not None:
+                recoveries[uid].append((incident.resolved_at, f"incident {incident.label} resolved"))
+
+    # (c) the next deployment within the window rolls back (older SHA, or marked rollback).
+    for repo_deployments in by_repo.values():
+        for d, nxt in itertools.pairwise(repo_deployments):
+            if nxt.finished_at - d.finished_at > window:
+                continue
+            older = (
+                nxt.sha is not None
+                and nxt.sha != d.sha
+                and change_sets.positions.get(nxt.uid, nxt.finished_at)
+                < change_sets.positions.get(d.uid, d.finished_at)
+            )
+            if nxt.is_rollback or older:
+                gap = (nxt.finished_at - d.finished_at).total_seconds()
+                how = "marked rollback" if nxt.is_rollback else f"back to older {(nxt.sha or '')[:7]}"
+                reasons[d.uid].append(f"rolled back {format_duration(gap)} later ({how})")
+                recoveries[d.uid].append((nxt.finished_at, "rollback deployed"))
+
+    # (d) a revert or hotfix of one of its changes is merged and deployed within the window.
+    for change in changes:
+        targets = reverted_targets(change, changes) or hotfix_targets(change, changes)
+        fix_deploy = change_sets.first_deployment.get(change.key)
+        if not targets or fix_deploy is None:
+            continue
+        kind = "reverted" if is_revert(change) else "hotfixed"
+        for target in targets:
+            d = change_sets.first_deployment.get(target.key)
+            if d is None or d.uid == fix_deploy.uid:
+                continue
+            gap = fix_deploy.finished_at - d.finished_at
+            if timedelta(0) < gap <= window:
+                name = f"PR #{change.number}" if change.kind == "pr" else (change.sha or "")[:7]
+                reasons[d.uid].append(f"{kind} by {name}, deployed {format_duration(gap.total_seconds())} later")
+                recoveries[d.uid].append((fix_deploy.finished_at, f"{kind[:-1]} deployed"))
+
+    failures = {}
+    for d in ordered:
+        if d.uid not in reasons:
+            continue
+        options = sorted(recoveries.get(d.uid, []))
+        failures[d.uid] = Failure(
+            deployment=d,
+            reasons=tuple(dict.fromkeys(reasons[d.uid])),
+            recovered_at=options[0][0] if options else None,
+            recovered_by=options[0][1] if options else None,
+            incidents=tuple(dict.fromkeys(linked_incidents.get(d.uid, []))),
+        )
+    return failures
+
+
+def is_rework(change: ChangeFact, incidents: Sequence[IncidentFact], changes: Sequence[ChangeFact]) -> bool:
+    """A revert, a hotfix, or a change that names one of the team's incidents (an incident fix)."""
+    if is_revert(change) or is_hotfix(change):
+        return True
+    text = f"{change.title}\n{change.body}"
+    for incident in incidents:
+        _, _, ident = incident.uid.partition(":")
+        ident = ident.rsplit("#", 1)[-1] if "#" in ident else ident
+        if incident.url and incident.url in text:
+            return True
+        if incident.uid.startswith("github:") and incident.repo == change.repo:
+            if ident.isdigit() and int(ident) in _pr_numbers_named(text, change.repo):
+                return True
+        elif len(ident) >= 3 and not ident.isdigit() and re.search(rf"(?<![\w-]){re.escape(ident)}(?![\w-])", text):
+            return True
+    return False
+
+
+# --- the figures -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangeLead:
+    """A change deployed in a window with its lead time and stages (seconds)."""
+
+    change: ChangeFact
+    deployment: DeploymentFact
+    lead_s: float
+    stages: dict[str, float | None]
+
+
+def change_lead(change: ChangeFact, deployment: DeploymentFact) -> ChangeLead:
+    """Lead time and stage breakdown of one deployed change (stages clamp at zero)."""
+    start = change.first_commit_at or change.landed_at
+    lead = (deployment.finished_at - start).total_seconds()
+    stages: dict[str, float | None] = {"coding_s": None, "pickup_s": None, "review_s": None, "deploy_s": None}
+    stages["deploy_s"] = max(0.0, (deployment.finished_at - change.landed_at).total_seconds())
+    if change.kind == "pr":
+        ready = change.ready_at or change.landed_at
+        if change.first_commit_at is not None:
+            stages["coding_s"] = max(0.0, (ready - change.first_commit_at).total_seconds())
+        review = (
+            change.first_review_at if change.first_review_at and change.first_review_at <= change.landed_at else None
+        )
+        if review is not None:
+            stages["pickup_s"] = max(0.0, (review - ready).total_seconds())
+            stages["review_s"] = max(0.0, (change.landed_at - max(review, ready)).total_seconds())
+        else:
+            stages["review_s"] = max(0.0, (change.landed_at - ready).total_seconds())
+    return ChangeLead(change=change, deployment=deployment, lead_s=lead, stages=stages)
+
+
+def deployment_frequency(
+    deployments: Sequence[DeploymentFact], window: Window, profile: Profile, *, has_history: bool
+) -> Frequency:
+    """Per day and per week over all calendar days; tier from deployment days (DESIGN.md §3)."""
+    inside = [d for d in deployments if window.contains(d.finished_at)]
+    if not inside and not has_history:
+        return Frequency(deployments=0, per_day=None, per_week=None, deploy_days=0, tier=None)
+    tz = ZoneInfo(window.timezone)
+    days = {d.finished_at.astimezone(tz).date() for d in inside}
+    per_day = len(inside) / window.days if window.days > 0 else None
+    return Frequency(
+        deployments=len(inside),
+        per_day=per_day,
+        per_week=None if per_day is None else per_day * 7,
+        deploy_days=len(days),
+        tier=frequency_tier(days, window, profile),
+    )
+
+
+def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=tz)
+
+
+def frequency_tier(deploy_days: set[date], window: Window, profile: Profile) -> str:
+    """Tier from the median distinct deploy days per complete ISO week / calendar month."""
+    tz = ZoneInfo(window.timezone)
+    start_local, end_local = window.start.astimezone(tz), window.end.astimezone(tz)
+    first_day = (
+        start_local.date()
+        if start_local == _local_midnight(start_local.date(), tz)
+        else (start_local.date() + timedelta(days=1))
+    )
+    # Complete ISO weeks (Monday to Sunday) inside the window.
+    monday = first_day + timedelta(days=(7 - first_day.weekday()) % 7)
+    weeks = []
+    while _local_midnight(monday + timedelta(days=7), tz) <= end_local:
+        weeks.append(sum(1 for i in range(7) if monday + timedelta(days=i) in deploy_days))
+        monday += timedelta(days=7)
+    if not weeks:  # a window shorter than a complete week counts as one week
+        weeks = [len(deploy_days)]
+    week_median = median(weeks)
+    bands = profile.frequency
+    if week_median >= bands.elite_days_per_week:
+        return profile.tiers[0]
+    if week_median >= bands.high_days_per_week:
+        return profile.tiers[1]
+    months = []
+    month_start = first_day if first_day.day == 1 else (first_day.replace(day=1) + timedelta(days=32)).replace(day=1)
+    while True:
+        next_month = (month_start + timedelta(days=32)).replace(day=1)
+        if _local_midnight(next_month, tz) > end_local:
+            break
+        months.append(sum(1 for day in deploy_days if month_start <= day < next_month))
+        month_start = next_month
+    if not months:  # no complete calendar month: the window stands for one
+        months = [len(deploy_days)]
+    if median(months) >= bands.medium_days_per_month:
+        return profile.tiers[2]
+    return profile.worst
+
+
+def lead_time(leads: Sequence[ChangeLead], profile: Profile) -> LeadTime:
+    """Median and p90 of lead times, the excluded negative ones, and stage medians."""
+    valid = [lead for lead in leads if lead.lead_s >= 0]
+    values = [lead.lead_s for lead in valid]
+    stages = {
+        key: median_or_none([v for lead in valid if (v := lead.stages[key]) is not None])
+        for key in ("coding_s", "pickup_s", "review_s", "deploy_s")
+    }
+    med = median_or_none(values)
+    return LeadTime(
+        changes=len(valid),
+        median_s=med,
+        p90_s=percentile(values, 0.9),
+        excluded_negative=len(leads) - len(valid),
+        stages=stages,
+        tier=profile.lead_time_tier(med),
+    )
+
+
+def change_failure_rate(
+    deployments: Sequence[DeploymentFact], failures: dict[str, Failure], window: Window, profile: Profile
+) -> ChangeFailure:
+    """Distinct failed deployments ÷ production deployments, both by finish time in the window."""
+    inside = [d for d in deployments if window.contains(d.finished_at)]
+    failed = sum(1 for d in inside if d.uid in failures)
+    rate = failed / len(inside) if inside else None
+    return ChangeFailure(failed=failed, deployments=len(inside), rate=rate, tier=profile.rate_tier(rate))
+
+
+def recovery_time(failures: dict[str, Failure], window: Window, profile: Profile, as_of: datetime) -> Recovery:
+    """Recovery of the window's failed deployments; unrecovered ones are open with the oldest age."""
+    mine = [f for f in failures.values() if window.contains(f.deployment.finished_at)]
+    values = [s for f in mine if (s := f.recovery_s) is not None]
+    still_open = [f for f in mine if f.recovered_at is None]
+    oldest = max(((as_of - f.deployment.finished_at).total_seconds() for f in still_open), default=None)
+    med = median_or_none(values)
+    return Recovery(
+        recovered=len(values),
+        open=len(still_open),
+        median_s=med,
+        p90_s=percentile(values, 0.9),
+        oldest_open_s=oldest,
+        tier=profile.recovery_tier(med),
+    )
+
+
+def time_to_restore(incidents: Sequence[IncidentFact], window: Window) -> Restore:
+    """Incidents opened in the window: median time to resolve, and how many are still open."""
+    mine = [i for i in incidents if window.contains(i.opened_at)]
+    values = [max(0.0, (i.resolved_at - i.opened_at).total_seconds()) for i in mine if i.resolved_at is not None]
+    return Restore(
+        resolved=len(values),
+        open=sum(1 for i in mine if i.resolved_at is None),
+        median_s=median_or_none(values),
+        p90_s=percentile(values, 0.9),
+    )
+
+
+def rework_rate(
+    deployments: Sequence[DeploymentFact],
+    change_sets: ChangeSets,
+    incidents: Sequence[IncidentFact],
+    changes: Sequence[ChangeFact],
+    window: Window,
+) -> Rework:
+    """Share of the window's deployments whose change set holds a revert, a hotfix or an incident fix."""
+    inside = [d for d in deployments if window.contains(d.finished_at)]
+    reworked = sum(
+        1 for d in inside if any(is_rework(c, incidents, changes) for c in change_sets.by_deployment.get(d.uid, []))
+    )
+    return Rework(reworked=reworked, deployments=len(inside), rate=reworked / len(inside) if inside else None)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything derived from a team's facts, shared by the figures, the weekly series and explain."""
+
+    deployments: list[DeploymentFact]
+    changes: list[ChangeFact]
+    incidents: list[IncidentFact]
+    change_sets: ChangeSets
+    failures: dict[str, Failure]
+    leads: list[ChangeLead]
+
+
+def analyse(
+    deployments: Sequence[DeploymentFact],
+    changes: Sequence[ChangeFact],
+    incidents: Sequence[IncidentFact],
+    histories: dict[str, RepoHistory],
+    *,
+    attribution_window: timedelta,
+    repos: Iterable[str] = (),
+) -> Analysis:
+    """Assign changes to deployments, find failures and compute each deployed change's lead time."""
+    ordered = deployment_order(deployments)
+    change_list = sorted(changes, key=lambda c: (c.landed_at, c.key))
+    incident_list = sorted(incidents, key=lambda i: (i.opened_at, i.uid))
+    sets = assign_changes(ordered, change_list, histories)
+    failures = detect_failures(
+        ordered, sets, incident_list, window=attribution_window, changes=change_list, repos=frozenset(repos)
+    )
+    leads = [change_lead(c, sets.first_deployment[c.key]) for c in change_list if c.key in sets.first_deployment]
+    return Analysis(ordered, change_list, incident_list, sets, failures, leads)
+
+
+def figures(analysis: Analysis, window: Window, profile: Profile, *, as_of: datetime, has_history: bool) -> Figures:
+    """Every figure of DESIGN.md §3 for one window."""
+    leads = [lead for lead in analysis.leads if window.contains(lead.deployment.finished_at)]
+    return Figures(
+        window=window,
+        frequency=deployment_frequency(analysis.deployments, window, profile, has_history=has_history),
+        lead_time=lead_time(leads, profile),
+        change_failure_rate=change_failure_rate(analysis.deployments, analysis.failures, window, profile),
+        recovery_time=recovery_time(analysis.failures, window, profile, as_of),
+        time_to_restore=time_to_restore(analysis.incidents, window),
+        rework_rate=rework_rate(
+            analysis.deployments, analysis.change_sets, analysis.incidents, analysis.changes, window
+        ),
+    )
+
+
+def weekly_series(analysis: Analysis, window: Window) -> list[WeekPoint]:
+    """ISO weeks (team time zone) overlapping the window, each cut to the window."""
+    tz = ZoneInfo(window.timezone)
+    day = window.start.astimezone(tz).date()
+    monday = day - timedelta(days=day.weekday())
+    points = []
+    while _local_midnight(monday, tz) < window.end:
+        start = max(window.start, _local_midnight(monday, tz))
+        end = min(window.end, _local_midnight(monday + timedelta(days=7), tz))
+        week = Window(start, end, window.timezone)
+        deployed = [d for d in analysis.deployments if week.contains(d.finished_at)]
+        leads = [
+            lead.lead_s for lead in analysis.leads if week.contains(lead.deployment.finished_at) and lead.lead_s >= 0
+        ]
+        failed = [analysis.failures[d.uid] for d in deployed if d.uid in analysis.failures]
+        iso = monday.isocalendar()
+        points.append(
+            WeekPoint(
+                week=f"{iso.year}-W{iso.week:02d}",
+                start=monday,
+                deployments=len(deployed),
+                lead_time_median_s=median_or_none(leads),
+                lead_time_p90_s=percentile(leads, 0.9),
+                change_failure_rate=len(failed) / len(deployed) if deployed else None,
+                recovery_times_s=tuple(s for f in failed if (s := f.recovery_s) is not None),
+            )
+        )
+        monday += timedelta(days=7)
+    return points
