@@ -2,12 +2,13 @@
 
 Per repository, since a date, in this order:
 
-1. pull requests (``state=all``, most recently updated first, until older than ``since``) with their
-   commits (author dates), reviews, and review requests / ready-for-review from their issue events;
-2. deployments to production environments (the teams' pattern) with their statuses, and one older
+1. deployments to production environments (the teams' pattern) with their statuses, and one older
    successful production deployment as the baseline of the first change set;
-3. workflow runs, every attempt of re-run ones; runs of the teams' deploy workflows on the production
-   branch are deployments too;
+2. workflow runs, every attempt of re-run ones; runs of the teams' deploy workflows on the production
+   branch (not pull-request runs) are deployments too;
+3. pull requests (``state=all``, most recently updated first, until older than ``since`` or than the
+   baseline deployment, whichever is earlier) with their commits (author dates), reviews, and review
+   requests / ready-for-review from their issue events;
 4. issues carrying a team's incident label → incidents;
 5. the compare API between consecutive successful production deployments → ``Commit`` rows with
    ``push_key = compare:<deployment uid>``: the change set each deployment shipped.
@@ -24,7 +25,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import pairwise
 from typing import Any
@@ -69,12 +70,15 @@ class RepoPlan:
 
     @property
     def branch(self) -> str:
-        """The production branch recorded on compared commits."""
+        """The production branch recorded on compared commits (the repository's default without a team)."""
         return self.branches[0]
 
 
 def plan_for(repo: str, teams: Iterable[TeamConfig]) -> RepoPlan:
     """The plan of one repository: the union of its teams' production and incident settings (defaults without)."""
+    # GitHub names are case-insensitive; the spelling of teams.yml is the one stored.
+    spelled = {r.lower(): r for t in teams for r in t.repos}
+    repo = spelled.get(repo.lower(), repo)
     owners = [t for t in teams if repo in t.repos]
     if not owners:
         return RepoPlan(repo=repo)
@@ -106,6 +110,7 @@ class _Listing:
     key: Callable[[dict[str, Any]], datetime | None]
     fetch: Callable[[dict[str, Any]], Any]
     write: Callable[[Session, dict[str, Any], Any], bool]  # returns whether the item is settled
+    since: datetime
     go_below: Callable[[], bool] = field(default=lambda: False)  # keep walking past ``since``?
 
 
@@ -134,9 +139,13 @@ class Backfill:
     def sync_repo(self, plan: RepoPlan) -> Counter[str]:
         """Every resource of one repository (see the module docstring for the order)."""
         self.counts.setdefault(plan.repo, Counter())
-        self._walk(plan, self._pulls(plan))
+        # One cheap call first: a wrong name or a token that cannot see the repository fails here, clearly.
+        info = self.client.repository(plan.repo)
+        if not plan.teams and info.get("default_branch"):
+            plan = replace(plan, branches=(str(info["default_branch"]),))
         self._walk(plan, self._deployments(plan))
         self._walk(plan, self._runs(plan))
+        self._walk(plan, self._pulls(plan, since=self._pulls_floor(plan)))
         for label in plan.incident_labels:
             self._walk(plan, self._incidents(plan, label))
         self._changes(plan)
@@ -154,13 +163,13 @@ class Backfill:
             return
         self.progress.budget(self.client.rate_limit, self.client.stats.not_modified)
         if walk is not None and moment is not None:
-            self.progress.position(moment, self.since, walk.top)
+            self.progress.position(moment, walk.since, walk.top)
 
     def _walk(self, plan: RepoPlan, listing: _Listing) -> None:
         """Walk a listing newest first, storing unseen items one transaction each, cursor included."""
         with session_scope(self.engine) as session:
             coverage = Coverage.from_json(load_cursor(session=session, repo=plan.repo, resource=listing.resource))
-        walk = Walk(coverage, self.since)
+        walk = Walk(coverage, listing.since)
         if self.progress is not None:
             self.progress.start_phase(listing.phase)
         for page in listing.pages:
@@ -177,9 +186,9 @@ class Backfill:
             moment = listing.key(item)
             if moment is None:
                 continue
-            if moment < self.since and not listing.go_below():
+            if moment < walk.since and not listing.go_below():
                 return False
-            if walk.coverage.covers_down_to(moment, self.since):
+            if walk.coverage.covers_down_to(moment, walk.since):
                 walk.skip(moment)
                 return False
             if walk.skip(moment):
@@ -194,7 +203,22 @@ class Backfill:
 
     # --- pull requests --------------------------------------------------------------------------
 
-    def _pulls(self, plan: RepoPlan) -> _Listing:
+    def _pulls_floor(self, plan: RepoPlan) -> datetime:
+        """How far back pull requests are needed: ``since``, or the baseline deployment if it is older.
+
+        The first change set in the window starts at the baseline, so the PRs merged between the
+        baseline and ``since`` are changes deployed in the window and need their commits and reviews.
+        """
+        with session_scope(self.engine) as session:
+            before = [
+                d for d in self.production_sequence(session, plan) if d.finished_at and d.finished_at < self.since
+            ]
+        if not before:
+            return self.since
+        baseline = before[-1]
+        return min(self.since, baseline.started_at or baseline.finished_at or self.since)
+
+    def _pulls(self, plan: RepoPlan, *, since: datetime) -> _Listing:
         repo = plan.repo
 
         def fetch(item: dict[str, Any]) -> tuple[dict[str, Any], list[Any], list[Any], list[Any]]:
@@ -235,6 +259,7 @@ class Backfill:
             key=lambda pr: rest.parse_time(pr.get("updated_at")),
             fetch=fetch,
             write=write,
+            since=since,
         )
 
     # --- deployments ----------------------------------------------------------------------------
@@ -268,6 +293,7 @@ class Backfill:
             key=lambda d: rest.parse_time(d.get("created_at")),
             fetch=fetch,
             write=write,
+            since=self.since,
             go_below=lambda: not state["baseline"] and state["below"] < BASELINE_LOOKBACK,
         )
 
@@ -304,6 +330,7 @@ class Backfill:
             key=lambda r: rest.parse_time(r.get("created_at")),
             fetch=fetch,
             write=write,
+            since=self.since,
         )
 
     # --- incidents ------------------------------------------------------------------------------
@@ -325,6 +352,7 @@ class Backfill:
             key=lambda i: rest.parse_time(i.get("updated_at")),
             fetch=lambda _issue: None,
             write=write,
+            since=self.since,
         )
 
     # --- change sets ----------------------------------------------------------------------------

@@ -20,6 +20,8 @@ from bot.settings import Settings
 
 GITHUB_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 SINCE_HELP = "90d, 12w, or a date such as 2026-09-01"
+# Cached answers older than this are dropped at the start of a sync, so the table does not grow forever.
+CACHE_MAX_AGE = timedelta(days=120)
 LABELS = {
     "pulls": ("pull request", "pull requests"),
     "commits": ("PR commit", "PR commits"),
@@ -80,12 +82,14 @@ def run_sync(
             "no GitHub repositories to sync: pass --repo OWNER/NAME, or list repos in teams.yml and run "
             "`sei-bot teams apply`"
         )
+    cache = DbETagCache(engine)
+    cache.prune(older_than=CACHE_MAX_AGE)
     with make_http_client() as http:
         client = GitHubClient(
             http,
             token=token,
             base_url=settings.github_api_url,
-            cache=DbETagCache(engine),
+            cache=cache,
             retry=retry,
             per_page=per_page,
             sleep=sleep,

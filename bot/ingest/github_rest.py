@@ -133,7 +133,7 @@ def _reviewer(event: dict[str, Any]) -> str | None:
 
 
 def review_requests(
-    pr: dict[str, Any], events: Iterable[dict[str, Any]], reviews: Iterable[dict[str, Any]]
+    pr: dict[str, Any], events: list[dict[str, Any]], reviews: Iterable[dict[str, Any]]
 ) -> list[tuple[str, datetime, datetime | None]]:
     """``(reviewer, requested_at, removed_at)`` for every review request of a PR, from its issue events.
 
@@ -167,7 +167,7 @@ def review_requests(
         team = reviewer.startswith("team:")
         answered = next((at for at, login in submitted if at >= span[0] and (team or login == reviewer)), None)
         span[1] = answered or parse_time(pr.get("closed_at")) or parse_time(pr.get("updated_at"))
-    start = ready_at(pr, []) or parse_time(pr.get("created_at"))
+    start = ready_at(pr, events) or parse_time(pr.get("created_at"))
     for reviewer in pending:
         if reviewer not in requests and start is not None:
             requests[str(reviewer)] = [start, None]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from datetime import timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete
+from sqlmodel import col
 
 from bot.db import session_scope, utcnow
 from bot.providers.github import CachedResponse
@@ -45,3 +47,14 @@ class DbETagCache:
             row.etag, row.link, row.fetched_at = response.etag, response.link, utcnow()
             row.body = zlib.compress(response.body, 6)
             session.add(row)
+
+    def prune(self, *, older_than: timedelta) -> int:
+        """Drop answers stored longer ago than ``older_than`` (a later request simply pays for a 200)."""
+        with session_scope(self.engine) as session:
+            result = session.execute(
+                delete(HttpCacheEntry).where(
+                    col(HttpCacheEntry.provider) == self.provider,
+                    col(HttpCacheEntry.fetched_at) < utcnow() - older_than,
+                )
+            )
+            return int(getattr(result, "rowcount", 0) or 0)

@@ -306,7 +306,8 @@ class GitHubClient:
         """Sit out an exhausted primary rate limit, or raise when the reset is too far away."""
         rate = self.rate_limit
         reset_at = rate.reset_at if rate else None
-        wait = (reset_at.timestamp() - self._clock() + 1) if reset_at else 60.0
+        # One second past the reset absorbs clock skew; a reset already past still gets a short pause.
+        wait = max(1.0, reset_at.timestamp() - self._clock() + 1) if reset_at else 60.0
         if wait > self.retry.max_reset_wait:
             when = reset_at.strftime("%H:%M UTC") if reset_at else "soon"
             limit = f" (0 of {rate.limit} requests left)" if rate else ""
@@ -557,6 +558,11 @@ class GitHubClient:
             yield from page.items
 
     # --- named endpoints ------------------------------------------------------------------------
+
+    def repository(self, repo: str) -> dict[str, Any]:
+        """The repository (``default_branch``, ``private``…); a 404 here means a wrong name or no access."""
+        body = self.get(f"/repos/{repo}")
+        return body if isinstance(body, dict) else {}
 
     def pulls(self, repo: str, *, state: str = "all", sort: str = "updated", direction: str = "desc") -> Iterator[Page]:
         """Pages of a repository's pull requests (most recently updated first by default)."""

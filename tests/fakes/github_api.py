@@ -83,6 +83,7 @@ class FakeRepo:
     """The state of one repository as the fake API serves it."""
 
     full_name: str
+    info: dict[str, Any] = field(default_factory=dict)  # GET /repos/{owner}/{repo}
     pulls: dict[int, dict[str, Any]] = field(default_factory=dict)  # number -> single GET body
     pull_commits: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     pull_reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
@@ -219,6 +220,7 @@ def ants_repo() -> FakeRepo:
         for key in ("additions", "deletions", "changed_files", "commits", "comments", "review_comments"):
             body[key] = int(details.get(key) or 1) * (1 + pull["number"] % 7)
         repo.pulls[pull["number"]] = body
+        repo.info = copy.deepcopy(pull["base"]["repo"])  # the full repository object GitHub embeds
     for source, target in (
         ("_raw_github_api_pull_request_commits.csv", repo.pull_commits),
         ("_raw_github_api_pull_request_reviews.csv", repo.pull_reviews),
@@ -520,6 +522,8 @@ class FakeGitHub:
         if not match or match.group(1) not in self.repos:
             return None
         repo, rest = self.repos[match.group(1)], match.group(2) or ""
+        if rest == "":
+            return 200, repo.info or {"full_name": repo.full_name, "default_branch": "main"}, None
         if rest == "/pulls":
             pulls = list(repo.pulls.values())
             state = query.get("state", "open")

@@ -25,6 +25,9 @@ from bot.delivery.models import (
 )
 from bot.ingest.backfill_cli import run_sync
 from bot.ingest.progress import SyncProgress
+from bot.providers.cache import DbETagCache
+from bot.providers.github import CachedResponse
+from bot.providers.models import HttpCacheEntry
 from bot.settings import Settings
 from bot.teams.config import parse_teams_yaml
 from bot.teams.service import apply_config
@@ -282,3 +285,33 @@ def test_new_activity_is_fetched_and_nothing_else(settings: Settings, engine: En
         assert session.scalars(select(PrReview.ext_id).where(PrReview.pr_id == pr.id)).all() == ["999001"]
     assert request.removed_at == now  # the request was answered by the review
     assert {c.sha for c in rows(engine, Commit) if c.push_key and c.push_key.endswith(":900011")} == {"f" * 40}
+
+
+def test_prs_merged_before_since_but_deployed_after_it_are_fetched(
+    settings: Settings, engine: Engine, github: FakeGitHub
+) -> None:
+    fake = github.repos[REPO]
+    since = datetime(2021, 9, 19, 3, 0, tzinfo=UTC)
+    late = fake.pulls[185]  # merged just before since, shipped by the first successful deployment after it
+    late["updated_at"] = late["merged_at"]
+    assert parse(late["merged_at"]) < since
+    sync(settings, since=since)
+    numbers = {p.number for p in rows(engine, PullRequest)}
+    baseline = max(parse(d["created_at"]) for d in fake.deployments if parse(d["created_at"]) < since)
+    assert numbers == {n for n, p in fake.pulls.items() if parse(p["updated_at"]) >= baseline}
+    assert 185 in numbers and 172 not in numbers
+    shipped = {c.sha for c in rows(engine, Commit)}
+    assert late["merge_commit_sha"] in shipped
+
+
+def test_old_cache_entries_are_pruned(settings: Settings, engine: Engine) -> None:
+    cache = DbETagCache(engine)
+    cache.put("https://api.github.com/old", CachedResponse(etag='"a"', body=b"[]"))
+    cache.put("https://api.github.com/new", CachedResponse(etag='"b"', body=b"[1]", link='<x>; rel="next"'))
+    with session_scope(engine) as session:
+        for row in session.scalars(select(HttpCacheEntry)):
+            if row.url.endswith("/old"):
+                row.fetched_at = datetime.now(UTC) - timedelta(days=200)
+    assert cache.prune(older_than=timedelta(days=120)) == 1
+    assert cache.get("https://api.github.com/old") is None
+    assert cache.get("https://api.github.com/new") == CachedResponse(etag='"b"', body=b"[1]", link='<x>; rel="next"')

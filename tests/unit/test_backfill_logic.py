@@ -6,9 +6,11 @@ import io
 from datetime import UTC, datetime, timedelta
 
 from bot.ingest import github_rest as rest
+from bot.ingest.backfill import plan_for
 from bot.ingest.coverage import Coverage, Walk
 from bot.ingest.progress import SyncProgress
 from bot.providers.github import RateLimit
+from bot.teams.config import parse_teams_yaml
 from tests.fakes.github_api import load_devlake, load_json
 
 T = datetime(2026, 10, 1, tzinfo=UTC)
@@ -120,3 +122,27 @@ def test_live_progress_redraws_one_line_with_a_bar_and_the_budget() -> None:
         "[1/2] acme/api: done · pulls 3 · API 4321/5000 left, resets 14:05 UTC, 7 answered from cache\n"
     )
     assert out.getvalue().count("\r\x1b[2K") >= 3
+
+
+def test_a_repository_plan_merges_its_teams_and_keeps_the_teams_yml_spelling() -> None:
+    config = parse_teams_yaml(
+        """
+teams:
+  api:
+    channel: C0123ABCD
+    repos: [Acme/API]
+    production: {environments: "^prod$", branch: trunk, workflows: [deploy.yml]}
+    incidents: {github_label: sev}
+  platform:
+    channel: C0456EFGH
+    repos: [Acme/API, acme/web]
+    incidents: {github_label: incident}
+"""
+    )
+    plan = plan_for("acme/api", config.teams.values())
+    assert plan.repo == "Acme/API" and plan.teams == ("api", "platform")
+    assert plan.incident_labels == ("sev", "incident") and plan.workflows == ("deploy.yml",)
+    assert plan.is_production("prod") and plan.is_production("Production") and not plan.is_production("staging")
+    assert plan.branch == "trunk"
+    alone = plan_for("someone/else", config.teams.values())
+    assert alone.teams == () and alone.is_production("production") and alone.incident_labels == ("incident",)
