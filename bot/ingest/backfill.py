@@ -41,7 +41,7 @@ from bot.ingest import github_rest as rest
 from bot.ingest.coverage import Coverage, Walk
 from bot.ingest.progress import SyncProgress
 from bot.ingest.sync_service import load_cursor, save_cursor
-from bot.providers.github import GitHubClient, GitHubNotFoundError, Page
+from bot.providers.github import GitHubClient, GitHubError, GitHubNotFoundError, Page
 from bot.teams.config import IncidentsConfig, ProductionConfig, TeamConfig
 from bot.teams.service import list_teams
 
@@ -49,6 +49,18 @@ log = logging.getLogger(__name__)
 
 # How many deployments older than ``since`` are looked at to find the baseline of the first change set.
 BASELINE_LOOKBACK = 100
+# GitHub answers 410 Gone (or 404) for issue endpoints of a repository whose issues are switched off.
+DISABLED = (404, 410)
+
+
+def _unless_disabled(pages: Iterator[Page], what: str) -> Iterator[Page]:
+    """The pages of an issue listing, or none when the repository has issues switched off."""
+    try:
+        yield from pages
+    except GitHubError as exc:
+        if exc.status != 410:
+            raise
+        log.warning("%s are switched off (%s); no incidents from GitHub issues", what, exc)
 
 
 @dataclass(frozen=True)
@@ -224,12 +236,13 @@ class Backfill:
         def fetch(item: dict[str, Any]) -> tuple[dict[str, Any], list[Any], list[Any], list[Any]]:
             number = item["number"]
             pr = self.client.get(f"/repos/{repo}/pulls/{number}") or item
-            return (
-                pr,
-                self.client.pull_commits(repo, number),
-                self.client.pull_reviews(repo, number),
-                self.client.issue_events(repo, number),
-            )
+            try:
+                events = self.client.issue_events(repo, number)
+            except GitHubError as exc:
+                if exc.status not in DISABLED:
+                    raise
+                events = []  # issues switched off: no request history, ready_at falls back to created_at
+            return pr, self.client.pull_commits(repo, number), self.client.pull_reviews(repo, number), events
 
         def write(session: Session, item: dict[str, Any], prepared: Any) -> bool:
             pr, commits, reviews, events = prepared
@@ -348,7 +361,7 @@ class Backfill:
         return _Listing(
             resource=f"issues:{label}",
             phase=f"incidents ({label})",
-            pages=self.client.issues(repo, labels=label, since=self.since),
+            pages=_unless_disabled(self.client.issues(repo, labels=label, since=self.since), f"{repo}: issues"),
             key=lambda i: rest.parse_time(i.get("updated_at")),
             fetch=lambda _issue: None,
             write=write,

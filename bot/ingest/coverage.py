@@ -101,10 +101,10 @@ class Walk:
         if not settled:
             self.top = moment - EPSILON
 
-    def finished(self, *, floor: datetime | None = None) -> None:
-        """The walk reached ``since`` (or ``floor``, when it went further) or the end of the listing."""
+    def finished(self) -> None:
+        """The walk reached ``since`` (or the oldest item it stored, when it went further) or the listing's end."""
         if self.top is not None:
-            low = min(self.since, floor or self.since, self.lowest or self.since)
+            low = min(self.since, self.lowest or self.since)
             self.coverage.add(low - EPSILON, self.top)
 
     def _see(self, moment: datetime) -> None:

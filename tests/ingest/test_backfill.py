@@ -315,3 +315,15 @@ def test_old_cache_entries_are_pruned(settings: Settings, engine: Engine) -> Non
     assert cache.prune(older_than=timedelta(days=120)) == 1
     assert cache.get("https://api.github.com/old") is None
     assert cache.get("https://api.github.com/new") == CachedResponse(etag='"b"', body=b"[1]", link='<x>; rel="next"')
+
+
+def test_a_repository_with_issues_switched_off_still_syncs(
+    settings: Settings, engine: Engine, github: FakeGitHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    disabled = {"message": "Issues are disabled for this repo", "documentation_url": "https://docs.github.com/rest"}
+    github.fail(r"/issues(/\d+/events)?$", 410, body=disabled, times=1000)
+    counts, _client, _out = sync(settings, since=datetime(2021, 6, 1, tzinfo=UTC))
+    assert counts["pulls"] > 0 and counts["incidents"] == 0 and count(engine, Incident) == 0
+    draft = next(p for p in rows(engine, PullRequest) if p.number == 210)
+    assert draft.ready_at == draft.created_at  # without its events the draft history is unknown
+    assert "issues are switched off" in caplog.text
