@@ -197,6 +197,11 @@ def _page_number(url: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
+def _origin_of(url: httpx.URL) -> tuple[str, str, int]:
+    """``(scheme, host, port)`` with the default port spelled out, so ``:443`` and no port compare equal."""
+    return url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80)
+
+
 def _repo_of(path: str) -> str | None:
     match = re.match(r"/repos/([^/]+/[^/]+)", path)
     return match.group(1) if match else None
@@ -266,7 +271,7 @@ class GitHubClient:
         """The absolute URL of an API path (``/repos/o/r/pulls``) or of a ``Link`` URL, with ``params``."""
         if path_or_url.startswith(("http://", "https://")):
             url = httpx.URL(path_or_url)
-            if (url.scheme, url.host, url.port) != (self._origin.scheme, self._origin.host, self._origin.port):
+            if _origin_of(url) != _origin_of(self._origin):
                 raise GitHubError(
                     f"GitHub pointed to {url.host}, outside {self.base_url}; refusing to send the token there"
                 )

@@ -209,3 +209,27 @@ def test_since_accepts_durations_and_dates() -> None:
     assert parse_since("2026-09-01T10:00:00+02:00", now) == datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
     with pytest.raises(ValueError, match="in the future"):
         parse_since("2027-01-01", now)
+
+
+def test_ctrl_c_keeps_what_was_stored(
+    env: FakeGitHub, engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(database_url=db_url, github_token=env.token, github_api_url=env.base_url)
+    env.fail(
+        r"/pulls$", 403, headers={"Retry-After": "30"}, body={"message": "You have exceeded a secondary rate limit."}
+    )
+
+    def interrupt(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sync(
+            settings,
+            repos=[REPO],
+            since=datetime(2019, 6, 1, tzinfo=UTC),
+            progress=SyncProgress(io.StringIO(), live=False),
+            sleep=interrupt,
+        )
+    assert "Interrupted. Progress is saved: run the same command again to continue." in capsys.readouterr().err
+    with session_scope(engine) as session:
+        assert session.scalars(select(Deployment)).first() is not None  # the phases before the wait are kept

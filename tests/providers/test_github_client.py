@@ -98,7 +98,9 @@ def test_a_304_reuses_the_cached_body_and_next_link() -> None:
 
 def test_links_elsewhere_never_get_the_token() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json=[], headers={"Link": '<https://evil.example/steal?page=2>; rel="next"'})
+        if request.url.params.get("page") == "2":
+            return httpx.Response(200, json=[], headers={"Link": '<https://evil.example/steal?page=3>; rel="next"'})
+        return httpx.Response(200, json=[], headers={"Link": '<https://api.github.com:443/x?page=2>; rel="next"'})
 
     client, _ = client_for(handler)
     with pytest.raises(GitHubError, match="refusing to send the token there"):
