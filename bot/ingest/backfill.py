@@ -8,7 +8,8 @@ Per repository, since a date, in this order:
    branch (not pull-request runs) are deployments too;
 3. pull requests (``state=all``, most recently updated first, until older than ``since`` or than the
    baseline deployment, whichever is earlier) with their commits (author dates), reviews, and review
-   requests / ready-for-review from their issue events;
+   requests / ready-for-review from their issue events; then the repository's conversation comments
+   on those PRs (``comment:<id>`` reviews: pickup ends at the first review or comment);
 4. issues carrying a team's incident label → incidents;
 5. the compare API between consecutive successful production deployments → ``Commit`` rows with
    ``push_key = compare:<deployment uid>``: the change set each deployment shipped.
@@ -36,7 +37,7 @@ from sqlmodel import col, select
 
 from bot.db import session_scope
 from bot.delivery import service
-from bot.delivery.models import Deployment
+from bot.delivery.models import Deployment, PullRequest
 from bot.ingest import github_rest as rest
 from bot.ingest.coverage import Coverage, Walk
 from bot.ingest.progress import SyncProgress
@@ -157,7 +158,9 @@ class Backfill:
             plan = replace(plan, branches=(str(info["default_branch"]),))
         self._walk(plan, self._deployments(plan))
         self._walk(plan, self._runs(plan))
-        self._walk(plan, self._pulls(plan, since=self._pulls_floor(plan)))
+        floor = self._pulls_floor(plan)
+        self._walk(plan, self._pulls(plan, since=floor))
+        self._walk(plan, self._comments(plan, since=floor))
         for label in plan.incident_labels:
             self._walk(plan, self._incidents(plan, label))
         self._changes(plan)
@@ -271,6 +274,34 @@ class Backfill:
             pages=self.client.pulls(repo),
             key=lambda pr: rest.parse_time(pr.get("updated_at")),
             fetch=fetch,
+            write=write,
+            since=since,
+        )
+
+    def _comments(self, plan: RepoPlan, *, since: datetime) -> _Listing:
+        """Conversation comments of the stored PRs (pickup ends at the first review *or comment*)."""
+        repo = plan.repo
+
+        def write(session: Session, comment: dict[str, Any], _prepared: Any) -> bool:
+            parsed = rest.comment_fields(comment)
+            if parsed is None:
+                return True
+            number, fields = parsed
+            pr = session.scalars(
+                select(PullRequest).where(col(PullRequest.repo) == repo, col(PullRequest.number) == number)
+            ).first()
+            if pr is None:
+                return True  # a comment on an issue, or on a PR outside the window
+            service.upsert_review(session=session, pr=pr, **fields)
+            self._count(plan, "comments")
+            return True
+
+        return _Listing(
+            resource="comments",
+            phase="PR comments",
+            pages=_unless_disabled(self.client.issue_comments(repo, since=since), f"{repo}: issue comments"),
+            key=lambda c: rest.parse_time(c.get("updated_at")),
+            fetch=lambda _comment: None,
             write=write,
             since=since,
         )

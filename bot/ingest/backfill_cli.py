@@ -26,6 +26,7 @@ LABELS = {
     "pulls": ("pull request", "pull requests"),
     "commits": ("PR commit", "PR commits"),
     "reviews": ("review", "reviews"),
+    "comments": ("PR comment", "PR comments"),
     "deployments": ("deployment", "deployments"),
     "runs": ("workflow run", "workflow runs"),
     "incidents": ("incident", "incidents"),

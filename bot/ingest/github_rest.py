@@ -125,6 +125,28 @@ def review_fields(review: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+ISSUE_NUMBER = re.compile(r"/issues/(\d+)$")
+
+
+def comment_fields(comment: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+    """``(issue number, upsert_review fields)`` of a conversation comment; ``None`` when it names no issue.
+
+    ``{"id": 1, "issue_url": "https://api.github.com/repos/o/r/issues/7", "user": {"login": "bob"},
+    "created_at": "2021-07-12T10:00:00Z", …}`` → ``(7, {"ext_id": "comment:1", "state": "comment", …})``
+    """
+    match = ISSUE_NUMBER.search(str(comment.get("issue_url") or ""))
+    submitted = parse_time(comment.get("created_at"))
+    if match is None or submitted is None:
+        return None
+    return int(match.group(1)), {
+        "ext_id": f"comment:{comment['id']}",
+        "reviewer_login": _login(comment.get("user")),
+        "reviewer_is_bot": is_bot(comment.get("user")) or comment.get("performed_via_github_app") is not None,
+        "state": "comment",
+        "submitted_at": submitted,
+    }
+
+
 def _reviewer(event: dict[str, Any]) -> str | None:
     team = event.get("requested_team")
     if isinstance(team, dict) and team.get("slug"):

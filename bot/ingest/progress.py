@@ -16,7 +16,7 @@ from typing import TextIO
 
 from bot.providers.github import RateLimit
 
-RESOURCES = ("pulls", "commits", "reviews", "deployments", "runs", "incidents", "changes")
+RESOURCES = ("pulls", "commits", "reviews", "comments", "deployments", "runs", "incidents", "changes")
 BAR = 12
 
 

@@ -603,6 +603,15 @@ class GitHubClient:
         }
         return self.paginate(f"/repos/{repo}/issues", params)
 
+    def issue_comments(self, repo: str, *, since: datetime | None = None) -> Iterator[Page]:
+        """Pages of every issue and pull-request conversation comment of a repository, recently updated first."""
+        params = {
+            "sort": "updated",
+            "direction": "desc",
+            "since": since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if since else None,
+        }
+        return self.paginate(f"/repos/{repo}/issues/comments", params)
+
     def deployments(self, repo: str, *, environment: str | None = None) -> Iterator[Page]:
         """Pages of a repository's deployments, newest first."""
         return self.paginate(f"/repos/{repo}/deployments", {"environment": environment})

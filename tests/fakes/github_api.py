@@ -93,6 +93,7 @@ class FakeRepo:
     runs: list[dict[str, Any]] = field(default_factory=list)
     run_attempts: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     issues: list[dict[str, Any]] = field(default_factory=list)
+    comments: list[dict[str, Any]] = field(default_factory=list)  # conversation comments of issues and PRs
     history: list[dict[str, Any]] = field(default_factory=list)  # default-branch commits, oldest first
 
     def add_deployment(
@@ -181,6 +182,31 @@ class FakeRepo:
             issue["pull_request"] = {"url": f"https://api.github.com/repos/{self.full_name}/pulls/{number}"}
         self.issues.append(issue)
         return issue
+
+    def add_comment(self, *, number: int, user: dict[str, Any], at: datetime, body: str) -> dict[str, Any]:
+        """A conversation comment with the fields of octokit's ``issue-comment`` schema."""
+        comment_id = 7_000_000 + len(self.comments) + 1
+        api = f"https://api.github.com/repos/{self.full_name}/issues"
+        comment = {
+            "url": f"{api}/comments/{comment_id}",
+            "html_url": f"https://github.com/{self.full_name}/pull/{number}#issuecomment-{comment_id}",
+            "issue_url": f"{api}/{number}",
+            "id": comment_id,
+            "node_id": f"IC_{comment_id}",
+            "user": copy.deepcopy(user),
+            "created_at": iso(at),
+            "updated_at": iso(at),
+            "author_association": "CONTRIBUTOR",
+            "body": body,
+            "reactions": {
+                "url": f"{api}/comments/{comment_id}/reactions",
+                "total_count": 0,
+                **dict.fromkeys(("+1", "-1", "laugh", "confused", "heart", "hooray", "eyes", "rocket"), 0),
+            },
+            "performed_via_github_app": None,
+        }
+        self.comments.append(comment)
+        return comment
 
     def touch_pull(self, number: int, at: datetime) -> None:
         """The PR changed at ``at`` (as a new review or push would make it)."""
@@ -339,6 +365,14 @@ def ants_repo() -> FakeRepo:
             requested_reviewer=reviewer,
         ),
     ]
+    # Conversation on PR 172: its author, a reviewer before any review was submitted, a bot; and one on an issue.
+    merged_at = parse(pull_172["merged_at"])
+    bot = dict(copy.deepcopy(reviewer), login="codecov[bot]", id=22429695, type="Bot")
+    repo.add_comment(number=172, user=bot, at=merged_at - timedelta(hours=30), body="Coverage: 98%")
+    repo.add_comment(number=172, user=maintainer, at=merged_at - timedelta(hours=20), body="Could this race?")
+    repo.add_comment(number=172, user=pull_172["user"], at=merged_at - timedelta(hours=19), body="Fixed.")
+    repo.add_comment(number=300, user=maintainer, at=merged_at + timedelta(hours=6), body="Rolling back.")
+
     draft = repo.pulls[210]
     repo.issue_events[210] = [
         _event(4, "labeled", parse(draft["created_at"]) + timedelta(minutes=5), _user(draft), label={"name": "x"}),
@@ -543,6 +577,10 @@ class FakeGitHub:
             return None if pull is None else (200, {"users": pull["requested_reviewers"], "teams": []}, None)
         if m := re.fullmatch(r"/issues/(\d+)/events", rest):
             return self._paged(path, query, repo.issue_events.get(int(m.group(1)), []))
+        if rest == "/issues/comments":
+            comments = [c for c in repo.comments if c["updated_at"] >= query.get("since", "")]
+            comments.sort(key=lambda c: (c["updated_at"], c["id"]), reverse=query.get("direction") == "desc")
+            return self._paged(path, query, comments)
         if rest == "/issues":
             wanted = [w for w in query.get("labels", "").split(",") if w]
             issues = [i for i in repo.issues if all(w in {label["name"] for label in i["labels"]} for w in wanted)]

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
 import pytest
+from jsonschema import Draft7Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT7
 from sqlalchemy import Engine, func, select
 from sqlmodel import SQLModel
 
@@ -31,7 +35,7 @@ from bot.providers.models import HttpCacheEntry
 from bot.settings import Settings
 from bot.teams.config import parse_teams_yaml
 from bot.teams.service import apply_config
-from tests.fakes.github_api import REPO, FakeGitHub, iso, parse, serve
+from tests.fakes.github_api import REPO, REST, FakeGitHub, ants_repo, iso, parse, serve
 
 SINCE = datetime(2019, 6, 1, tzinfo=UTC)
 TEAMS = """
@@ -321,9 +325,41 @@ def test_a_repository_with_issues_switched_off_still_syncs(
     settings: Settings, engine: Engine, github: FakeGitHub, caplog: pytest.LogCaptureFixture
 ) -> None:
     disabled = {"message": "Issues are disabled for this repo", "documentation_url": "https://docs.github.com/rest"}
-    github.fail(r"/issues(/\d+/events)?$", 410, body=disabled, times=1000)
+    github.fail(r"/issues(/\d+/events|/comments)?$", 410, body=disabled, times=1000)
     counts, _client, _out = sync(settings, since=datetime(2021, 6, 1, tzinfo=UTC))
     assert counts["pulls"] > 0 and counts["incidents"] == 0 and count(engine, Incident) == 0
     draft = next(p for p in rows(engine, PullRequest) if p.number == 210)
     assert draft.ready_at == draft.created_at  # without its events the draft history is unknown
     assert "issues are switched off" in caplog.text
+
+
+def test_pr_comments_land_as_comment_reviews(settings: Settings, engine: Engine, github: FakeGitHub) -> None:
+    counts, _client, _out = sync(settings)
+    fake = github.repos[REPO]
+    on_172 = [c for c in fake.comments if c["issue_url"].endswith("/issues/172")]
+    with session_scope(engine) as session:
+        pr = session.scalars(select(PullRequest).where(PullRequest.number == 172)).one()
+        stored = {r.ext_id: r for r in session.scalars(select(PrReview).where(PrReview.pr_id == pr.id))}
+    comments = {k: v for k, v in stored.items() if k.startswith("comment:")}
+    assert set(comments) == {f"comment:{c['id']}" for c in on_172}
+    assert counts["comments"] == len(on_172)  # the comment on issue #300 is not a PR's
+    for c in on_172:
+        row = comments[f"comment:{c['id']}"]
+        assert (row.state, row.reviewer_login, row.submitted_at) == (
+            "comment",
+            c["user"]["login"],
+            parse(c["created_at"]),
+        )
+        assert row.reviewer_is_bot == (c["user"]["type"] == "Bot")
+
+
+def test_fake_comments_have_github_s_shape() -> None:
+    schemas = REST.parent / "github-webhooks" / "octokit-payload-schemas"
+    registry: Registry = Registry().with_resources(
+        (f"common/{path.name}", Resource.from_contents(json.loads(path.read_text()), default_specification=DRAFT7))
+        for path in (schemas / "common").glob("*.json")
+    )
+    schema = json.loads((schemas / "common" / "issue-comment.schema.json").read_text())
+    validator = Draft7Validator(schema, registry=registry)
+    for comment in ants_repo().comments:
+        validator.validate(comment)
