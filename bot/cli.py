@@ -116,7 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for noisy in ("httpx", "alembic.runtime.plugins", "apscheduler.scheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = get_settings()
         return int(_resolve(args.func)(args, settings) or 0)
