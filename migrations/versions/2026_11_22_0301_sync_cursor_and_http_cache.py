@@ -1,7 +1,7 @@
 """Backfill state: a cursor per repository and resource, and the ETag cache of provider answers.
 
 Revision ID: 0301
-Revises: 0001
+Revises: 0401
 Create Date: 2026-11-22
 """
 
@@ -15,7 +15,7 @@ import bot.db
 
 
 revision: str = '0301'
-down_revision: str | None = '0001'
+down_revision: str | None = '0401'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
