@@ -114,14 +114,15 @@ class SyncProgress:
                 filled = round(self.fraction * BAR)
                 bar = f" [{'#' * filled}{'-' * (BAR - filled)}] {round(self.fraction * 100):>3}%"
             parts.append(f"{self.phase}{bar}")
-        counts = self._counts(self.counts)
-        if counts:
-            parts.append(counts)
+        # Most telling first: a narrow terminal cuts the end of the line, so the counts go last.
+        if self.wait is not None:
+            parts.append(f"waiting {_duration(self.wait[0])}: {self.wait[1]}")
         budget = self._budget()
         if budget:
             parts.append(budget)
-        if self.wait is not None:
-            parts.append(f"waiting {_duration(self.wait[0])}: {self.wait[1]}")
+        counts = self._counts(self.counts)
+        if counts:
+            parts.append(counts)
         return " · ".join(parts)
 
     @staticmethod
@@ -134,7 +135,7 @@ class SyncProgress:
         if rate is None:
             return f"{self.not_modified} cached" if self.not_modified else ""
         text = f"API {rate.remaining}/{rate.limit} left, resets {rate.reset_at.strftime('%H:%M')} UTC"
-        return text + (f", {self.not_modified} answered from cache" if self.not_modified else "")
+        return text + (f", {self.not_modified} cached" if self.not_modified else "")
 
     def _emit(self, *, force: bool = False) -> None:
         now = self.clock()

@@ -111,16 +111,16 @@ def test_live_progress_redraws_one_line_with_a_bar_and_the_budget() -> None:
     progress.count("pulls", 3)
     progress.position(hours(25), since=hours(0), top=hours(100))
     line = progress.line()
-    assert line == (
-        "[1/2] acme/api · pull requests [#########---]  75% · pulls 3 · "
-        "API 4321/5000 left, resets 14:05 UTC, 7 answered from cache"
+    assert (
+        line
+        == "[1/2] acme/api · pull requests [#########---]  75% · API 4321/5000 left, resets 14:05 UTC, 7 cached · pulls 3"
     )
     progress.waiting(125, "rate limit resets")
-    assert out.getvalue().endswith("waiting 2 min 05 s: rate limit resets")
-    progress.finish_repo()
     assert out.getvalue().endswith(
-        "[1/2] acme/api: done · pulls 3 · API 4321/5000 left, resets 14:05 UTC, 7 answered from cache\n"
+        "75% · waiting 2 min 05 s: rate limit resets · API 4321/5000 left, resets 14:05 UTC, 7 cached · pulls 3"
     )
+    progress.finish_repo()
+    assert out.getvalue().endswith("[1/2] acme/api: done · pulls 3 · API 4321/5000 left, resets 14:05 UTC, 7 cached\n")
     assert out.getvalue().count("\r\x1b[2K") >= 3
 
 
