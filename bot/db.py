@@ -154,8 +154,10 @@ def import_all_models() -> MetaData:
     """Import every table module so the metadata is complete; returns it."""
     import bot.delivery.models
     import bot.ingest.models
+    import bot.ingest.sync_models
     import bot.outbox.models
     import bot.platform_tables
+    import bot.providers.models
     import bot.surveys.models
     import bot.teams.models  # noqa: F401
 
