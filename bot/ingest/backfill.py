@@ -40,6 +40,7 @@ from bot.delivery import service
 from bot.delivery.models import Deployment, PullRequest
 from bot.ingest import github_rest as rest
 from bot.ingest.coverage import Coverage, Walk
+from bot.ingest.normalize.apply import deploy_workflow_environment
 from bot.ingest.progress import SyncProgress
 from bot.ingest.sync_service import load_cursor, save_cursor
 from bot.providers.github import GitHubClient, GitHubError, GitHubNotFoundError, Page
@@ -363,7 +364,12 @@ class Backfill:
                 and rest.is_deploy_workflow(run, plan.workflows)
             ):
                 for attempt in attempts:
-                    service.upsert_deployment(session=session, **rest.workflow_deployment_fields(repo, attempt))
+                    service.upsert_deployment(
+                        session=session,
+                        **rest.workflow_deployment_fields(
+                            repo, attempt, deploy_workflow_environment(plan.is_production)
+                        ),
+                    )
                 self._count(plan, "deployments")
             return str(run.get("status") or "").lower() == "completed"
 
@@ -409,7 +415,7 @@ class Backfill:
             .where(col(Deployment.finished_at).is_not(None))
             .order_by(col(Deployment.finished_at), col(Deployment.id))
         )
-        workflow_prefix = f"github:{plan.repo}:run:"
+        workflow_prefix = f"github:{plan.repo}:run-"
         sequence: list[Deployment] = []
         runs: set[str] = set()
         for row in rows:

@@ -279,8 +279,11 @@ def is_deploy_workflow(run: dict[str, Any], workflows: Iterable[str]) -> bool:
 _RUN_CONCLUSIONS = {"success": "success", "cancelled": "cancelled", "skipped": "cancelled", "neutral": "cancelled"}
 
 
-def workflow_deployment_fields(repo: str, run: dict[str, Any]) -> dict[str, Any]:
-    """Fields of ``upsert_deployment`` for a run of a configured deploy workflow (environment ``production``)."""
+def workflow_deployment_fields(repo: str, run: dict[str, Any], environment: str = "production") -> dict[str, Any]:
+    """Fields of ``upsert_deployment`` for a run of a configured deploy workflow.
+
+    Identities match the webhook's: uid ``github:<repo>:run-<id>``, run key ``github:<repo>:run:<id>``.
+    """
     status = str(run.get("status") or "").lower()
     conclusion = str(run.get("conclusion") or "").lower()
     if status != "completed":
@@ -289,11 +292,11 @@ def workflow_deployment_fields(repo: str, run: dict[str, Any]) -> dict[str, Any]
         state = _RUN_CONCLUSIONS.get(conclusion, "failure")
     key = f"github:{repo}:run:{run['id']}"
     return {
-        "uid": key,
+        "uid": f"github:{repo}:run-{run['id']}",
         "ext_id": str(run["id"]),
         "source": "github",
         "repo": repo,
-        "environment": "production",
+        "environment": environment,
         "sha": run.get("head_sha"),
         "ref": run.get("head_branch"),
         "status": state,
@@ -316,7 +319,7 @@ def incident_fields(repo: str, issue: dict[str, Any]) -> dict[str, Any]:
     marker = ROOT_CAUSE.search(body)
     closed = issue.get("state") == "closed"
     return {
-        "uid": f"github:{issue['id']}",
+        "uid": f"github:{repo}#{issue['number']}",  # the webhook's identity for the same issue
         "source": "github",
         "repo": repo,
         "title": title,

@@ -174,7 +174,7 @@ def test_the_first_change_set_has_a_baseline_before_since(
     sync(settings, since=since)
     fake = github.repos[REPO]
     created = {str(d["id"]): parse(d["created_at"]) for d in fake.deployments if d["environment"] == "production"}
-    stored = {d.ext_id for d in rows(engine, Deployment) if d.source == "github" and ":run:" not in d.uid}
+    stored = {d.ext_id for d in rows(engine, Deployment) if d.source == "github" and ":run-" not in d.uid}
     older = sorted((at, ext_id) for ext_id, at in created.items() if at < since)
     assert stored == {ext_id for ext_id, at in created.items() if at >= since} | {older[-1][1]}
 
@@ -222,7 +222,7 @@ def test_workflow_runs_land_with_every_attempt(settings: Settings, engine: Engin
     assert stored[f"github:{REPO}:run:{running['id']}:1"].finished_at is None
 
     # lint.yml is the team's deploy workflow: its push run on master is a (failed) deployment, its PR run is not.
-    deploys = {d.ext_id: d for d in rows(engine, Deployment) if ":run:" in d.uid}
+    deploys = {d.ext_id: d for d in rows(engine, Deployment) if ":run-" in d.uid}
     lint_push = next(r for r in fake.runs if r["path"].endswith("lint.yml") and r["event"] == "push")
     assert set(deploys) == {str(lint_push["id"])}
     assert deploys[str(lint_push["id"])].status == "failure"
@@ -233,11 +233,11 @@ def test_incidents_come_from_issues_with_the_team_label(settings: Settings, engi
     fake = github.repos[REPO]
     stored = {i.uid: i for i in rows(engine, Incident)}
     labelled = [i for i in fake.issues if "pull_request" not in i and "incident" in {x["name"] for x in i["labels"]}]
-    assert set(stored) == {f"github:{i['id']}" for i in labelled}
-    resolved = stored[f"github:{labelled[0]['id']}"]
+    assert set(stored) == {f"github:{REPO}#{i['number']}" for i in labelled}
+    resolved = stored[f"github:{REPO}#{labelled[0]['number']}"]
     assert resolved.resolved_at == parse(labelled[0]["closed_at"]) and resolved.repo == REPO
     assert resolved.root_cause_sha == fake.pulls[172]["merge_commit_sha"][:12]
-    assert stored[f"github:{labelled[1]['id']}"].resolved_at is None
+    assert stored[f"github:{REPO}#{labelled[1]['number']}"].resolved_at is None
     assert all(r.query.get("labels") == "incident" for r in github.requests_to(r"/issues$"))
 
 

@@ -95,7 +95,7 @@ def test_deployment_fields_take_the_final_status_and_ignore_inactive() -> None:
 def test_incidents_carry_their_root_cause_marker() -> None:
     issue = load_json("integrations-slack-fixtures/issue.json")
     closed = rest.incident_fields("facebook/react", {**issue, "body": "Broke prod.\nRoot cause: 94A7A7F1"})
-    assert closed["uid"] == f"github:{issue['id']}" and closed["root_cause_sha"] == "94a7a7f1"
+    assert closed["uid"] == f"github:facebook/react#{issue['number']}" and closed["root_cause_sha"] == "94a7a7f1"
     assert closed["resolved_at"] == datetime(2017, 8, 19, 0, 14, 20, tzinfo=UTC) and closed["reopened"] is False
     reopened = rest.incident_fields("facebook/react", {**issue, "state": "open"})
     assert reopened["resolved_at"] is None and reopened["reopened"] is True

@@ -8,6 +8,7 @@ that error and can be replayed once ``teams.yml`` names it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -177,10 +178,12 @@ def _apply_pipeline_run(session: Session, fact: PipelineRunFact, owners: Owners)
 
 def production_environment(teams: list[TeamConfig]) -> str:
     """A production environment name the teams' pattern accepts, for deployments that carry none."""
-    for name in _ENVIRONMENT_NAMES:
-        if any(team.production.is_production(name) for team in teams):
-            return name
-    return "production"
+    return deploy_workflow_environment(lambda name: any(team.production.is_production(name) for team in teams))
+
+
+def deploy_workflow_environment(is_production: Callable[[str], bool]) -> str:
+    """The environment recorded for a deploy-workflow run: the first usual name production accepts."""
+    return next((name for name in _ENVIRONMENT_NAMES if is_production(name)), "production")
 
 
 def _apply_workflow_run(session: Session, fact: WorkflowRunFact, owners: Owners) -> None:
