@@ -1,4 +1,6 @@
-"""Shared fixtures: a migrated database per test (SQLite, or PostgreSQL via TEST_DATABASE_URL)."""
+"""Shared fixtures: a migrated database per test (SQLite, or PostgreSQL via TEST_DATABASE_URL), and
+the Slack harness: ``fake_slack`` (a fake Web API over HTTP) and ``live_app`` (the real app served
+over HTTP, wired to it, with a signed-request driver). How to use them: tests/fakes/__init__.py."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from sqlalchemy.orm import Session
 from bot.db import dispose_engines, import_all_models, make_engine, session_scope
 from bot.migrate import upgrade
 from bot.settings import get_settings
+from tests.fakes.live_app import TEAMS_YML, LiveApp, live_settings, run_live_app
+from tests.fakes.slack_api import FakeSlack
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 FIXTURES = SHARED / "fixtures"
@@ -93,3 +97,27 @@ def _fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+# --- Slack harness: a fake Web API, and the real app served over HTTP (tests/fakes/) -------------
+
+
+@pytest.fixture
+def fake_slack(fixtures_dir: Path) -> Iterator[FakeSlack]:
+    """A fake Slack Web API on a random local port (see tests/fakes/slack_api.py)."""
+    with FakeSlack(fixtures_dir=fixtures_dir) as slack:
+        yield slack
+
+
+@pytest.fixture
+def teams_yml() -> str:
+    """The teams.yml the live app starts with; override this fixture in a module for other teams."""
+    return TEAMS_YML
+
+
+@pytest.fixture
+def live_app(fake_slack: FakeSlack, engine: Engine, db_url: str, teams_yml: str) -> Iterator[LiveApp]:
+    """The real WSGI + Bolt app on a random port, talking to ``fake_slack``, on this test's database."""
+    settings = live_settings(fake_slack, db_url)
+    with run_live_app(settings, engine, fake_slack, teams_yml=teams_yml) as app:
+        yield app

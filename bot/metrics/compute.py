@@ -346,7 +346,10 @@ def _explicitly_links(incident: IncidentFact, d: DeploymentFact, shipped: Sequen
     return None
 
 
-def _hours(seconds: float) -> str:
+def format_duration(seconds: float | None) -> str:
+    """Seconds for people: ``45 min``, ``3.5 h``, ``2 d``; ``—`` for no data."""
+    if seconds is None:
+        return "—"
     if seconds < 3600:
         return f"{round(seconds / 60)} min"
     if seconds < 48 * 3600:
@@ -394,8 +397,8 @@ def detect_failures(
             gap = (incident.opened_at - latest.finished_at).total_seconds()
             if gap <= window.total_seconds():
                 reasons[latest.uid].append(
-                    f"incident {incident.label} started {_hours(gap)} later "
-                    f"(time attribution, window {_hours(window.total_seconds())})"
+                    f"incident {incident.label} started {format_duration(gap)} later "
+                    f"(time attribution, window {format_duration(window.total_seconds())})"
                 )
                 linked_incidents[latest.uid].append(incident)
     for uid, found in linked_incidents.items():
@@ -417,7 +420,7 @@ def detect_failures(
             if nxt.is_rollback or older:
                 gap = (nxt.finished_at - d.finished_at).total_seconds()
                 how = "marked rollback" if nxt.is_rollback else f"back to older {(nxt.sha or '')[:7]}"
-                reasons[d.uid].append(f"rolled back {_hours(gap)} later ({how})")
+                reasons[d.uid].append(f"rolled back {format_duration(gap)} later ({how})")
                 recoveries[d.uid].append((nxt.finished_at, "rollback deployed"))
 
     # (d) a revert or hotfix of one of its changes is merged and deployed within the window.
@@ -434,7 +437,7 @@ def detect_failures(
             gap = fix_deploy.finished_at - d.finished_at
             if timedelta(0) < gap <= window:
                 name = f"PR #{change.number}" if change.kind == "pr" else (change.sha or "")[:7]
-                reasons[d.uid].append(f"{kind} by {name}, deployed {_hours(gap.total_seconds())} later")
+                reasons[d.uid].append(f"{kind} by {name}, deployed {format_duration(gap.total_seconds())} later")
                 recoveries[d.uid].append((fix_deploy.finished_at, f"{kind[:-1]} deployed"))
 
     failures = {}

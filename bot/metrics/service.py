@@ -7,19 +7,16 @@ moment shows what was known then, and the previous window is judged with the sam
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.delivery.models import Commit, Deployment, Incident, PrCommit, PrReview, PullRequest
-from bot.errors import UserFacingError
-from bot.metrics import compute
+from bot.metrics import compute, explain
 from bot.metrics.compute import (
     Analysis,
     ChangeFact,
@@ -29,7 +26,7 @@ from bot.metrics.compute import (
 )
 from bot.metrics.periods import Period
 from bot.metrics.profiles import get_profile
-from bot.metrics.report import DoraReport, ExplainLine, Explanation
+from bot.metrics.report import DoraReport, Explanation
 from bot.teams.config import TeamConfig
 
 # How many deployments before the loaded range are read to recognise a rollback to their SHA.
@@ -421,178 +418,13 @@ def build_report(*, session: Session, team: TeamConfig, period: Period, as_of: d
 
 # --- explain ---------------------------------------------------------------------------------------
 
-METRIC_ALIASES = {
-    "deployment-frequency": ("deployment-frequency", "df", "deployments", "frequency", "deploys"),
-    "lead-time": ("lead-time", "lt", "lead-time-for-changes", "leadtime", "lead"),
-    "change-failure-rate": ("change-failure-rate", "cfr", "failure-rate", "failures", "failed"),
-    "recovery-time": ("recovery-time", "recovery", "mttr", "fdrt", "failed-deployment-recovery-time"),
-    "time-to-restore": ("time-to-restore", "ttr", "restore", "incidents", "time-to-restore-service"),
-    "rework-rate": ("rework-rate", "rework"),
-}
-EXPLAIN_LIMIT = 25
-
-
-def metric_name(text: str) -> str:
-    """The canonical metric for a user's word; ``UserFacingError`` listing the valid ones."""
-    word = re.sub(r"[\s_]+", "-", text.strip().lower())
-    for name, aliases in METRIC_ALIASES.items():
-        if word in aliases:
-            return name
-    raise UserFacingError(f"I can explain {', '.join(f'`{m}`' for m in METRIC_ALIASES)}; `{text}` is not one of them.")
-
-
-def _when(moment: datetime, tz: str) -> str:
-    return moment.astimezone(ZoneInfo(tz)).strftime("%b %-d %H:%M")
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    return compute._hours(seconds)
-
-
-def _deployment_label(d: DeploymentFact) -> str:
-    ext = d.ext_id if len(d.ext_id) <= 24 else d.ext_id[:21] + "…"
-    return f"{d.repo} {ext}"
-
 
 def explain_metric(*, session: Session, team: TeamConfig, metric: str, period: Period, as_of: datetime) -> Explanation:
     """The records behind one number of the report: deployments, changes or incidents, with links."""
-    name = metric_name(metric)
+    name = explain.metric_name(metric)
     window = period.window(as_of, team.timezone)
     facts, analysis = analyse_team(session=session, team=team, start=window.previous().start, end=window.end)
-    profile = get_profile(team.profile)
-    fig = compute.figures(analysis, window, profile, as_of=window.end, has_history=facts.has_history_before(window.end))
-    span = f"{_when(window.start, team.timezone)} – {_when(window.end, team.timezone)}"
-    deployed = [d for d in analysis.deployments if window.contains(d.finished_at)]
-    lines: list[ExplainLine] = []
-    tz = team.timezone
-
-    def shipped(d: DeploymentFact) -> str:
-        changes = analysis.change_sets.by_deployment.get(d.uid, [])
-        prs = [f"#{c.number}" for c in changes if c.kind == "pr"]
-        pushes = [(c.sha or "")[:7] for c in changes if c.kind == "push"]
-        if d.uid in analysis.change_sets.baselines:
-            return "baseline (first deployment)"
-        named = prs + pushes
-        return ("PRs " + " ".join(named[:6]) + (" …" if len(named) > 6 else "")) if named else "no new changes"
-
-    if name == "deployment-frequency":
-        f = fig.frequency
-        headline = (
-            f"Deployment frequency: {f.deployments} production deployments on {f.deploy_days} day(s) ({span})"
-            + (f", {f.per_week:.1f} / week" if f.per_week is not None else "")
-        )
-        for d in reversed(deployed):
-            lines.append(
-                ExplainLine(
-                    f"{_when(d.finished_at, tz)}  {_deployment_label(d)}  {(d.sha or '')[:7]}  {shipped(d)}", url=d.url
-                )
-            )
-    elif name == "lead-time":
-        lt = fig.lead_time
-        headline = (
-            f"Lead time for changes: median {_duration(lt.median_s)}, p90 {_duration(lt.p90_s)} over {lt.changes} "
-            f"change(s) deployed {span}"
-            + (f"; {lt.excluded_negative} dropped (negative)" if lt.excluded_negative else "")
-        )
-        leads = sorted(
-            (lead for lead in analysis.leads if window.contains(lead.deployment.finished_at)),
-            key=lambda lead: -lead.lead_s,
-        )
-        for lead in leads:
-            c = lead.change
-            what = f"#{c.number} {c.title}" if c.kind == "pr" else f"push {(c.sha or '')[:7]} {c.title}"
-            stages = " · ".join(
-                f"{k.removesuffix('_s')} {_duration(v)}" for k, v in lead.stages.items() if v is not None
-            )
-            if lead.lead_s < 0:
-                lines.append(ExplainLine(f"{c.repo} {what[:80]}: negative lead time, dropped", ok=False, url=c.url))
-            else:
-                lines.append(ExplainLine(f"{c.repo} {what[:80]}: {_duration(lead.lead_s)} ({stages})", url=c.url))
-    elif name in ("change-failure-rate", "rework-rate"):
-        if name == "change-failure-rate":
-            cfr = fig.change_failure_rate
-            rate = "no data" if cfr.rate is None else f"{cfr.rate * 100:.0f} %"
-            headline = (
-                f"Change failure rate {rate} = {cfr.failed} failed of {cfr.deployments} production deployments ({span})"
-            )
-        else:
-            rw = fig.rework_rate
-            rate = "no data" if rw.rate is None else f"{rw.rate * 100:.0f} %"
-            headline = (
-                f"Rework rate {rate} = {rw.reworked} of {rw.deployments} deployments shipped "
-                "a revert, hotfix or incident fix"
-            )
-        for d in reversed(deployed):
-            failure = analysis.failures.get(d.uid)
-            if name == "change-failure-rate":
-                why = "; ".join(failure.reasons) if failure else ""
-                ok = failure is None
-            else:
-                rework = [
-                    c
-                    for c in analysis.change_sets.by_deployment.get(d.uid, [])
-                    if compute.is_rework(c, analysis.incidents, analysis.changes)
-                ]
-                why = ", ".join(f"#{c.number}" if c.kind == "pr" else (c.sha or "")[:7] for c in rework)
-                ok = not rework
-            text = f"{_when(d.finished_at, tz)}  {_deployment_label(d)}  {(d.sha or '')[:7]}  {shipped(d)}"
-            lines.append(
-                ExplainLine(
-                    text
-                    + (
-                        f"  failed: {why}"
-                        if why and name == "change-failure-rate"
-                        else (f"  rework: {why}" if why else "")
-                    ),
-                    ok=ok,
-                    url=d.url,
-                )
-            )
-    elif name == "recovery-time":
-        rec = fig.recovery_time
-        headline = (
-            f"Failed deployment recovery time: median {_duration(rec.median_s)} over {rec.recovered} recovered, "
-            f"{rec.open} still open ({span})"
-        )
-        for failure in sorted(
-            (f for f in analysis.failures.values() if window.contains(f.deployment.finished_at)),
-            key=lambda f: f.deployment.finished_at,
-            reverse=True,
-        ):
-            d = failure.deployment
-            state = (
-                f"recovered in {_duration(failure.recovery_s)} ({failure.recovered_by})"
-                if failure.recovered_at
-                else f"open for {_duration((window.end - d.finished_at).total_seconds())}"
-            )
-            lines.append(
-                ExplainLine(
-                    f"{_when(d.finished_at, tz)}  {_deployment_label(d)}: {state}; {failure.reasons[0]}",
-                    ok=failure.recovered_at is not None,
-                    url=d.url,
-                )
-            )
-    else:
-        ttr = fig.time_to_restore
-        headline = (
-            f"Time to restore service: median {_duration(ttr.median_s)} over {ttr.resolved} resolved incident(s), "
-            f"{ttr.open} open ({span})"
-        )
-        for i in sorted(
-            (i for i in analysis.incidents if window.contains(i.opened_at)), key=lambda i: i.opened_at, reverse=True
-        ):
-            if i.resolved_at is None:
-                state = f"open for {_duration((window.end - i.opened_at).total_seconds())}"
-            else:
-                state = f"resolved in {_duration((i.resolved_at - i.opened_at).total_seconds())}"
-            lines.append(
-                ExplainLine(
-                    f"{_when(i.opened_at, tz)}  {i.label} {i.title[:80]}: {state}",
-                    ok=i.resolved_at is not None,
-                    url=i.url,
-                )
-            )
-    more = max(0, len(lines) - EXPLAIN_LIMIT)
-    return Explanation(metric=name, headline=headline, lines=lines[:EXPLAIN_LIMIT], more=more)
+    figures = compute.figures(
+        analysis, window, get_profile(team.profile), as_of=window.end, has_history=facts.has_history_before(window.end)
+    )
+    return explain.explain(name, analysis, figures)
