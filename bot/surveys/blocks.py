@@ -25,6 +25,7 @@ from bot.surveys.compute import (
     option_values,
 )
 from bot.surveys.enums import PulseAction, PulseBlock, PulseView, QuestionKind, question_block_id
+from bot.surveys.templates import ENPS_QUESTION, TEMPLATE_KEY
 from bot.teams.config import QuestionConfig
 
 Block = dict[str, Any]
@@ -436,3 +437,95 @@ def open_run_line(team_name: str, title: str, closes: str, responses: int, thres
     else:
         status = needed_message(responses, threshold, closed=False)
     return f"{team_name}'s {title.lower()} is open until {closes}: {status}"
+
+
+# --- reading submitted modals ----------------------------------------------------------------------
+
+
+def _field(values: dict[str, Any], block_id: str) -> dict[str, Any]:
+    field = (values.get(block_id) or {}).get(PulseBlock.ANSWER)
+    return field if isinstance(field, dict) else {}
+
+
+def _typed(raw: Any) -> Any:
+    """An option value as the integer it stands for; anything else as it came (validation names it)."""
+    return int(raw) if isinstance(raw, str) and raw.isdigit() else raw
+
+
+def read_answer_modal(values: dict[str, Any], questions: Sequence[QuestionConfig]) -> tuple[dict[str, Any], str | None]:
+    """Answers by question id, and the comment, from a submitted survey's ``state.values``.
+
+    Only the run's own questions are read; whatever else a payload carries is ignored.
+    """
+    answers: dict[str, Any] = {}
+    for question in questions:
+        field = _field(values, question_block_id(question.id))
+        if question.kind == QuestionKind.TEXT:
+            answers[question.id] = field.get("value")
+        else:
+            answers[question.id] = _typed((field.get("selected_option") or {}).get("value"))
+    comment = _field(values, PulseBlock.COMMENT).get("value")
+    return answers, comment if isinstance(comment, str) else None
+
+
+def answer_errors(problems: dict[str, str]) -> dict[str, str]:
+    """Problems by question id as Slack's ``errors`` by block id (``response_action: errors``)."""
+    return {PulseBlock.COMMENT if qid == "comment" else question_block_id(qid): text for qid, text in problems.items()}
+
+
+class TemplateFormError(ValueError):
+    """The template form has problems, by block id."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(errors.values()))
+
+
+@dataclass(frozen=True)
+class TemplateForm:
+    """A template as an admin described it in the form."""
+
+    key: str
+    title: str
+    questions: tuple[QuestionConfig, ...]
+
+
+def _text_of(values: dict[str, Any], block_id: PulseBlock) -> str:
+    value = _field(values, block_id).get("value")
+    return value.strip() if isinstance(value, str) else ""
+
+
+def read_template_modal(values: dict[str, Any]) -> TemplateForm:
+    """The template described in the form; ``TemplateFormError`` names each field at fault."""
+    errors: dict[str, str] = {}
+    key = _text_of(values, PulseBlock.TEMPLATE_KEY).lower()
+    if not TEMPLATE_KEY.fullmatch(key):
+        errors[PulseBlock.TEMPLATE_KEY] = "Use lower-case letters, digits, '-' or '_' (up to 64)."
+    title = _text_of(values, PulseBlock.TEMPLATE_TITLE)
+    if not title:
+        errors[PulseBlock.TEMPLATE_TITLE] = "Give the survey a title."
+    statements = [
+        line.strip() for line in _text_of(values, PulseBlock.TEMPLATE_STATEMENTS).splitlines() if line.strip()
+    ]
+    if not 1 <= len(statements) <= 18:
+        errors[PulseBlock.TEMPLATE_STATEMENTS] = "Write 1 to 18 statements, one per line."
+    elif any(len(s) > 150 for s in statements):
+        errors[PulseBlock.TEMPLATE_STATEMENTS] = "Keep each statement under 150 characters."
+    elif len(set(statements)) != len(statements):
+        errors[PulseBlock.TEMPLATE_STATEMENTS] = "A statement is there twice."
+    low, high = _text_of(values, PulseBlock.TEMPLATE_LOW), _text_of(values, PulseBlock.TEMPLATE_HIGH)
+    for block_id, label in ((PulseBlock.TEMPLATE_LOW, low), (PulseBlock.TEMPLATE_HIGH, high)):
+        if not label or len(label) > 40:
+            errors[block_id] = "A label of 1 to 40 characters."
+    text_question = _text_of(values, PulseBlock.TEMPLATE_TEXT)
+    if len(text_question) > 150:
+        errors[PulseBlock.TEMPLATE_TEXT] = "Keep the question under 150 characters."
+    if errors:
+        raise TemplateFormError(errors)
+    questions = [QuestionConfig(id=f"q{i}", text=s, low=low, high=high) for i, s in enumerate(statements, 1)]
+    checked = _field(values, PulseBlock.TEMPLATE_ENPS).get("selected_options") or []
+    if any(isinstance(o, dict) and o.get("value") == "enps" for o in checked):
+        questions.append(ENPS_QUESTION)
+    if text_question:
+        questions.append(QuestionConfig(id="text", text=text_question, kind="text", optional=True))
+    return TemplateForm(key=key, title=title, questions=tuple(questions))

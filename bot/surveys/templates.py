@@ -50,6 +50,14 @@ def _text(qid: str, text: str) -> QuestionConfig:
     return QuestionConfig(id=qid, text=text, kind="text", optional=True)
 
 
+ENPS_QUESTION = QuestionConfig(
+    id="recommend",
+    text="How likely are you to recommend this team to a friend as a place to work?",
+    kind="enps",
+    low="Not at all likely",
+    high="Extremely likely",
+)
+
 _PULSE_CORE = (
     _scale("feedback-loops", "Builds, tests and previews give me feedback fast enough to keep my momentum."),
     _scale("cognitive-load", "I can hold the systems I work on in my head without feeling swamped."),
@@ -87,15 +95,6 @@ BUILT_IN: dict[str, Template] = {
     "enps": Template(
         key="enps",
         title="Employee Net Promoter Score",
-        questions=(
-            QuestionConfig(
-                id="recommend",
-                text="How likely are you to recommend this team to a friend as a place to work?",
-                kind="enps",
-                low="Not at all likely",
-                high="Extremely likely",
-            ),
-            _text("reason", "What is the main reason for your score?"),
-        ),
+        questions=(ENPS_QUESTION, _text("reason", "What is the main reason for your score?")),
     ),
 }
