@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import select
 
 from bot.db import utcnow
+from bot.errors import UserFacingError
 from bot.surveys.service import sync_config_templates
 from bot.teams.config import PersonConfig, TeamConfig, TeamsConfig
 from bot.teams.models import Person, Team, TeamMember, TeamRepo, TeamService
@@ -128,6 +129,30 @@ def teams_of_person(*, session: Session, slack_id: str) -> list[tuple[str, str]]
         .order_by(TeamMember.team_id)
     )
     return [(team_id, role) for team_id, role in rows]
+
+
+def team_for_command(
+    *, session: Session, team_id: str | None, channel_id: str | None, command: str = "/dora"
+) -> TeamConfig:
+    """The team a slash command is about: the one named, else the channel's.
+
+    ``UserFacingError`` when there is none, naming the valid teams.
+    """
+    if team_id:
+        try:
+            return get_team(session=session, team_id=team_id)
+        except UnknownTeamError as exc:
+            raise UserFacingError(str(exc)) from exc
+    team = team_for_channel(session=session, channel_id=channel_id) if channel_id else None
+    if team is None:
+        known = list(session.scalars(select(Team.id).order_by(Team.id)))
+        example = known[0] if known else "TEAM"
+        teams = ", ".join(f"`{t}`" for t in known) if known else "none yet: run `sei-bot teams apply teams.yml`"
+        raise UserFacingError(
+            f"This channel belongs to no team, so name one: `{command} {example}`. Teams: {teams}. "
+            "(A team's `channel:` in teams.yml makes it this channel's default.)"
+        )
+    return team
 
 
 def timezones_of(*, session: Session, slack_ids: list[str]) -> dict[str, str | None]:
