@@ -200,7 +200,7 @@ def _question_input(question: QuestionConfig, previous: Any) -> Block:
     if question.kind == QuestionKind.TEXT:
         element: dict[str, Any] = {
             "type": "plain_text_input",
-            "action_id": PulseBlock.ANSWER,
+            "action_id": block["block_id"],
             "multiline": True,
             "max_length": COMMENT_MAX_CHARS,
         }
@@ -213,7 +213,7 @@ def _question_input(question: QuestionConfig, previous: Any) -> Block:
         ]
         # Radio buttons take at most 10 options: the 0–10 scale needs a select.
         kind = "radio_buttons" if len(options) <= 10 else "static_select"
-        element = {"type": kind, "action_id": PulseBlock.ANSWER, "options": options}
+        element = {"type": kind, "action_id": block["block_id"], "options": options}
         if kind == "static_select":
             element["placeholder"] = _text("plain_text", f"Pick {values[0]}–{values[-1]}")
         if isinstance(previous, int) and previous in values:
@@ -230,7 +230,7 @@ def answer_modal(info: RunInfo, meta: AnswerMeta, mine: Response | None) -> dict
     if not any(q.kind == QuestionKind.TEXT for q in info.questions):
         comment: dict[str, Any] = {
             "type": "plain_text_input",
-            "action_id": PulseBlock.ANSWER,
+            "action_id": PulseBlock.COMMENT,
             "multiline": True,
             "max_length": COMMENT_MAX_CHARS,
         }
@@ -277,7 +277,7 @@ def template_modal() -> dict[str, Any]:
             "block_id": block_id,
             "label": _text("plain_text", label),
             "optional": optional,
-            "element": {"action_id": PulseBlock.ANSWER, **element},
+            "element": {"action_id": block_id, **element},
         }
 
     text_input = {"type": "plain_text_input"}
@@ -443,7 +443,7 @@ def open_run_line(team_name: str, title: str, closes: str, responses: int, thres
 
 
 def _field(values: dict[str, Any], block_id: str) -> dict[str, Any]:
-    field = (values.get(block_id) or {}).get(PulseBlock.ANSWER)
+    field = (values.get(block_id) or {}).get(block_id)
     return field if isinstance(field, dict) else {}
 
 
@@ -529,3 +529,25 @@ def read_template_modal(values: dict[str, Any]) -> TemplateForm:
     if text_question:
         questions.append(QuestionConfig(id="text", text=text_question, kind="text", optional=True))
     return TemplateForm(key=key, title=title, questions=tuple(questions))
+
+
+def help_text(channel_team: str | None) -> str:
+    """What ``/pulse`` does, with the channel's team as the example."""
+    team = channel_team or "TEAM"
+    return "\n".join(
+        [
+            "*Pulse surveys*: short anonymous surveys by DM; results only from the anonymity threshold up.",
+            f"• `/pulse {team}`: the latest results (response rate, each question, changes, comments, a chart)",
+            f"• `/pulse start {team} [TEMPLATE]` and `/pulse close {team}`: for the team's leads and admins",
+            "• `/pulse templates`: the surveys that can be started · `/pulse template new`: admins create one",
+        ]
+    )
+
+
+def templates_text(templates: Sequence[Any]) -> str:
+    """The templates that can be started, one line each."""
+    lines = [
+        f"• `{t.key}`: {t.title} ({len(t.questions)} questions{'' if t.source == 'built-in' else ', ' + t.source})"
+        for t in templates
+    ]
+    return "*Survey templates* (`/pulse start TEAM TEMPLATE`)\n" + "\n".join(lines)

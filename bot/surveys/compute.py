@@ -176,7 +176,7 @@ class PulseResults:
         return next((q.enps for q in self.questions if q.kind == QuestionKind.ENPS and q.shown), None)
 
     def stored_figures(self) -> dict[str, Any]:
-        """What ``SurveyResult.questions`` keeps for digests, insights and later trends."""
+        """What ``SurveyResult.questions`` keeps for digests, insights and later trends (shown questions)."""
         return {
             q.id: {
                 "text": q.text,
@@ -185,6 +185,7 @@ class PulseResults:
                 "mean": q.mean,
                 "distribution": list(q.distribution or ()),
                 "enps": q.enps,
+                "change": q.change,
             }
             for q in self.questions
             if q.shown

@@ -26,11 +26,10 @@ class PulseView(StrEnum):
 
 
 class PulseBlock(StrEnum):
-    """``block_id`` / ``action_id`` of modal inputs (questions use ``question_block_id``)."""
+    """``block_id`` of modal inputs, also their element's ``action_id`` (questions: ``question_block_id``)."""
 
     QUESTION_PREFIX = "pulse-q-"
     COMMENT = "pulse-comment"
-    ANSWER = "pulse-answer-value"
     TEMPLATE_KEY = "pulse-template-key"
     TEMPLATE_TITLE = "pulse-template-title"
     TEMPLATE_STATEMENTS = "pulse-template-statements"

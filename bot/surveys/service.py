@@ -21,24 +21,25 @@ import logging
 import random
 import secrets
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bot.errors import UserFacingError
+from bot.errors import PermissionDeniedError, UserFacingError
 from bot.surveys import compute, schedule
 from bot.surveys.compute import Previous, PulseResults, Response
 from bot.surveys.enums import ParticipantStatus, RunStatus
 from bot.surveys.models import SurveyParticipant, SurveyResponse, SurveyResult, SurveyRun, SurveyTemplate
 from bot.surveys.templates import BUILT_IN, TEMPLATE_KEY, Template, questions_from_data
 from bot.teams.config import QuestionConfig, SurveyTemplateConfig, TeamConfig
+from bot.teams.models import Person
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,29 @@ def sync_config_templates(*, session: Session, templates: Mapping[str, SurveyTem
     session.flush()
 
 
+# --- who may do what ------------------------------------------------------------------------------
+
+
+def require_manager(*, session: Session, team: TeamConfig, slack_id: str) -> None:
+    """Starting and closing a team's surveys is for its leads and the admins (``PermissionDeniedError``)."""
+    if slack_id in team.leads:
+        return
+    person = session.scalars(select(Person).where(Person.slack_id == slack_id)).first()
+    if person is not None and person.is_admin:
+        return
+    leads = ", ".join(f"<@{lead}>" for lead in team.leads) or "none named in teams.yml"
+    raise PermissionDeniedError(
+        f"Sorry, only {team.name}'s leads ({leads}) and sei-bot admins can start or close its surveys."
+    )
+
+
+def require_admin(*, session: Session, slack_id: str) -> None:
+    """Creating survey templates is for the admins of ``teams.yml`` (``PermissionDeniedError``)."""
+    person = session.scalars(select(Person).where(Person.slack_id == slack_id)).first()
+    if person is None or not person.is_admin:
+        raise PermissionDeniedError("Sorry, only sei-bot admins (`admins:` in teams.yml) can create survey templates.")
+
+
 # --- runs ------------------------------------------------------------------------------------------
 
 
@@ -231,7 +255,8 @@ def respondent_hash(secret: bytes, salt: str, slack_id: str) -> str:
     return hmac.new(secret, f"{salt}:{slack_id}".encode(), hashlib.sha256).hexdigest()
 
 
-def _require_participant(*, session: Session, run: SurveyRun, slack_id: str, now: datetime) -> None:
+def require_participant(*, session: Session, run: SurveyRun, slack_id: str, now: datetime) -> None:
+    """``SurveyNotOpenError`` when the run takes no answers, ``NotInvitedError`` when it was not sent to them."""
     if not is_accepting(run, now):
         raise SurveyNotOpenError(f"The survey “{run.title}” has closed, so it no longer takes answers. Thank you!")
     if participant(session=session, run=run, slack_id=slack_id) is None:
@@ -270,7 +295,7 @@ def record_response(
 
     Raises ``SurveyNotOpenError``/``NotInvitedError`` (user-facing) or ``InvalidAnswersError``.
     """
-    _require_participant(session=session, run=run, slack_id=slack_id, now=now)
+    require_participant(session=session, run=run, slack_id=slack_id, now=now)
     problems = compute.validate_answers(questions_from_data(run.questions), answers, comment)
     if problems:
         raise InvalidAnswersError(problems)
@@ -319,7 +344,7 @@ def response_count(*, session: Session, run: SurveyRun) -> int:
 
 def skip(*, session: Session, run: SurveyRun, slack_id: str, now: datetime) -> None:
     """The person does not want this run's reminders (they may still answer)."""
-    _require_participant(session=session, run=run, slack_id=slack_id, now=now)
+    require_participant(session=session, run=run, slack_id=slack_id, now=now)
     row = participant(session=session, run=run, slack_id=slack_id)
     assert row is not None  # checked above
     row.status, row.remind_after = ParticipantStatus.SKIPPED, None
@@ -329,7 +354,7 @@ def skip(*, session: Session, run: SurveyRun, slack_id: str, now: datetime) -> N
 
 def remind_later(*, session: Session, run: SurveyRun, slack_id: str, at: datetime, now: datetime) -> None:
     """The person's next reminder comes at ``at`` instead of its usual time."""
-    _require_participant(session=session, run=run, slack_id=slack_id, now=now)
+    require_participant(session=session, run=run, slack_id=slack_id, now=now)
     row = participant(session=session, run=run, slack_id=slack_id)
     assert row is not None
     row.status, row.remind_after = ParticipantStatus.INVITED, at
@@ -343,34 +368,59 @@ def people_to_remind(
     run: SurveyRun,
     now: datetime,
     allowed: int,
-    hours_of: Mapping[str, schedule.WorkingHours],
+    hours_of: Callable[[list[str]], Mapping[str, schedule.WorkingHours]],
     secret: bytes,
 ) -> list[SurveyParticipant]:
-    """Participants who have not answered or skipped and whose next reminder is due now, in their hours."""
-    rows = [p for p in participants(session=session, run=run) if p.status == ParticipantStatus.INVITED]
-    done = answered(session=session, run=run, slack_ids=[p.slack_id for p in rows], secret=secret)
+    """Participants who have not answered or skipped and whose next reminder is due now, in their hours.
+
+    SQL narrows the run to people whose reminder time has come; only they are checked for an answer
+    (an HMAC each) and for their working hours (``hours_of`` is asked about them alone).
+    """
+    if allowed <= 0 or now >= run.closes_at - schedule.LAST_CALL:
+        return []
+    passed = sum(schedule.reminder_due(run.opened_at, run.closes_at, allowed, k) <= now for k in range(1, allowed + 1))
+    p = SurveyParticipant
+    time_has_come = or_(
+        p.remind_after <= now,  # type: ignore[operator]
+        and_(p.remind_after.is_(None), p.reminders_sent < passed),  # type: ignore[union-attr]
+    )
+    rows = list(
+        session.scalars(
+            select(p)
+            .where(p.run_id == run.id, p.status == ParticipantStatus.INVITED, p.reminders_sent < allowed, time_has_come)
+            .order_by(p.slack_id)
+        )
+    )
+    if not rows:
+        return []
+    done = answered(session=session, run=run, slack_ids=[r.slack_id for r in rows], secret=secret)
+    waiting = [r for r in rows if r.slack_id not in done]
+    hours = hours_of([r.slack_id for r in waiting])
     return [
-        p
-        for p in rows
-        if p.slack_id not in done
-        and schedule.should_remind(
+        r
+        for r in waiting
+        if schedule.should_remind(
             now=now,
             opened_at=run.opened_at,
             closes_at=run.closes_at,
             allowed=allowed,
-            sent=p.reminders_sent,
-            remind_after=p.remind_after,
-            hours=hours_of[p.slack_id],
+            sent=r.reminders_sent,
+            remind_after=r.remind_after,
+            hours=hours[r.slack_id],
         )
     ]
 
 
-def mark_reminded(*, session: Session, row: SurveyParticipant) -> None:
-    """Count a reminder as sent (it is in the outbox)."""
-    row.reminders_sent += 1
-    row.remind_after = None
-    session.add(row)
-    session.flush()
+def mark_reminded(*, session: Session, row: SurveyParticipant) -> bool:
+    """Count a reminder as queued; ``False`` when another scheduler counted this one already."""
+    counted = session.execute(
+        update(SurveyParticipant)
+        .where(SurveyParticipant.id == row.id, SurveyParticipant.reminders_sent == row.reminders_sent)  # type: ignore[arg-type]
+        .values(reminders_sent=row.reminders_sent + 1, remind_after=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(row)
+    return bool(counted.rowcount)  # type: ignore[attr-defined]
 
 
 # --- closing and results ---------------------------------------------------------------------------
@@ -483,7 +533,7 @@ class Sentiment:
     responses: int
     shown: bool
     index: float | None
-    questions: Mapping[str, Any]  # question id → text, kind, answered, mean, distribution, enps
+    questions: Mapping[str, Any]  # question id → text, kind, answered, mean, distribution, enps, change
 
     @property
     def headline(self) -> float | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, select
@@ -222,14 +222,20 @@ def test_reminders_skip_those_who_answered_or_skipped_and_respect_their_hours(te
     team = get_team(session=teams, team_id="team-a")
     hours = {m: WorkingHours.from_config(ReviewsConfig(), "Europe/Berlin") for m in MEMBERS}
     hours[MEMBERS[1]] = WorkingHours.from_config(team.reviews, "America/New_York")
+
+    def remind_at(now: datetime) -> list[str]:
+        found = service.people_to_remind(
+            session=teams, run=run, now=now, allowed=2, hours_of=lambda ids: hours, secret=SECRET
+        )
+        for row in found:
+            service.mark_reminded(session=teams, row=row)
+        return sorted(p.slack_id for p in found)
+
+    assert remind_at(utc(2026, 11, 24, 20)) == []  # nothing due on the first day
     due = utc(2026, 11, 25, 9)  # Wed 10:00 Berlin, 04:00 in New York
-    found = service.people_to_remind(session=teams, run=run, now=due, allowed=2, hours_of=hours, secret=SECRET)
-    assert sorted(p.slack_id for p in found) == sorted(set(MEMBERS) - {MEMBERS[1], MEMBERS[2], MEMBERS[3]})
-    for row in found:
-        service.mark_reminded(session=teams, row=row)
-    assert service.people_to_remind(session=teams, run=run, now=due, allowed=2, hours_of=hours, secret=SECRET) == []
-    later = utc(2026, 11, 25, 14)  # 09:00 in New York
-    assert [
-        p.slack_id
-        for p in service.people_to_remind(session=teams, run=run, now=later, allowed=2, hours_of=hours, secret=SECRET)
-    ] == [MEMBERS[1]]
+    assert remind_at(due) == sorted(set(MEMBERS) - {MEMBERS[1], MEMBERS[2], MEMBERS[3]})
+    assert remind_at(due) == []  # counted: not again
+    assert remind_at(utc(2026, 11, 25, 14)) == [MEMBERS[1]]  # 09:00 in New York
+    assert remind_at(utc(2026, 11, 26, 9)) == sorted(set(MEMBERS) - {MEMBERS[1], MEMBERS[2], MEMBERS[3]})
+    assert remind_at(utc(2026, 11, 26, 15)) == [MEMBERS[1]]
+    assert remind_at(utc(2026, 11, 27, 7)) == []  # two each at most

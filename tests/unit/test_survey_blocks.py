@@ -185,3 +185,65 @@ def test_open_run_line_gives_the_count_and_only_below_the_threshold_the_need() -
         "Team A's pulse is open until Fri 10:00: 4 answers so far; results appear at 5. 1 more needed."
     )
     assert "Results are shown when it closes" in blocks.open_run_line("Team A", "Pulse", "Fri", 7, 5)
+
+
+def test_reading_a_submitted_survey_takes_only_its_own_questions() -> None:
+    view = blocks.answer_modal(INFO, blocks.AnswerMeta(run=42), None)
+    values: dict[str, Any] = {
+        b["block_id"]: {b["element"]["action_id"]: {"type": "radio_buttons", "selected_option": {"value": "4"}}}
+        for b in view["blocks"]
+        if b.get("type") == "input" and b["element"]["type"] == "radio_buttons"
+    }
+    values["pulse-q-slowdown"] = {"pulse-q-slowdown": {"type": "plain_text_input", "value": "reviews"}}
+    values["pulse-q-flow"]["pulse-q-flow"]["selected_option"] = {"value": "five"}
+    values["pulse-q-injected"] = {"pulse-q-injected": {"type": "plain_text_input", "value": "x"}}
+    answers, comment = blocks.read_answer_modal(values, INFO.questions)
+    assert answers["feedback-loops"] == 4 and answers["slowdown"] == "reviews"
+    assert answers["flow"] == "five"  # left as sent: validation names it
+    assert "injected" not in answers and comment is None
+    problems = compute.validate_answers(INFO.questions, answers, comment)
+    assert blocks.answer_errors(problems) == {"pulse-q-flow": "Please pick a value from 1 to 5."}
+
+
+def _form(**fields: str) -> dict[str, Any]:
+    defaults = {
+        "pulse-template-key": "retro",
+        "pulse-template-title": "Retro check",
+        "pulse-template-statements": "We learn from incidents.\n\n  Retros lead to change.  ",
+        "pulse-template-low": "Never",
+        "pulse-template-high": "Always",
+    }
+    values = {k: {k: {"type": "plain_text_input", "value": v}} for k, v in {**defaults, **fields}.items()}
+    values["pulse-template-enps"] = {
+        "pulse-template-enps": {"type": "checkboxes", "selected_options": [{"value": "enps"}]}
+    }
+    return values
+
+
+def test_an_admins_template_form_becomes_questions() -> None:
+    form = blocks.read_template_modal(_form(**{"pulse-template-text": "What should we change?"}))
+    assert (form.key, form.title) == ("retro", "Retro check")
+    assert [(q.id, q.kind, q.low, q.high) for q in form.questions] == [
+        ("q1", "scale", "Never", "Always"),
+        ("q2", "scale", "Never", "Always"),
+        ("recommend", "enps", "Not at all likely", "Extremely likely"),
+        ("text", "text", "Strongly disagree", "Strongly agree"),
+    ]
+    assert form.questions[1].text == "Retros lead to change."
+
+
+@pytest.mark.parametrize(
+    ("fields", "block_id"),
+    [
+        ({"pulse-template-key": "Retro Check"}, "pulse-template-key"),
+        ({"pulse-template-title": "  "}, "pulse-template-title"),
+        ({"pulse-template-statements": ""}, "pulse-template-statements"),
+        ({"pulse-template-statements": "same\nsame"}, "pulse-template-statements"),
+        ({"pulse-template-statements": "\n".join(f"s{i}" for i in range(19))}, "pulse-template-statements"),
+        ({"pulse-template-low": ""}, "pulse-template-low"),
+    ],
+)
+def test_template_form_problems_are_shown_next_to_the_field(fields: dict[str, str], block_id: str) -> None:
+    with pytest.raises(blocks.TemplateFormError) as caught:
+        blocks.read_template_modal(_form(**fields))
+    assert list(caught.value.errors) == [block_id]

@@ -117,6 +117,7 @@ def test_stored_figures_keep_only_shown_questions() -> None:
         "mean": 3.0,
         "distribution": [0, 0, 5, 0, 0],
         "enps": None,
+        "change": None,
     }
     back = compute.previous_from_figures(3.0, figures)
     assert back.means["flow"] == 3.0 and back.index == 3.0

@@ -8,7 +8,8 @@ import sys
 import pytest
 from matplotlib.image import imread
 
-from bot.surveys import charts, compute
+from bot.charts import pulse as charts
+from bot.surveys import compute
 from bot.surveys.compute import Response
 from bot.surveys.templates import BUILT_IN
 
@@ -31,8 +32,8 @@ def test_chart_is_a_png_sized_for_its_questions(template: str, values: list[int]
     png = charts.pulse_chart("Team A", results, [("2026-W45", 3.2), ("2026-W47", results.index or 20.0)])
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     height, width, _ = imread(io.BytesIO(png)).shape
-    assert width == 11 * 110
-    assert height >= 3.2 * 110 - 1
+    assert width == 1000
+    assert height >= 300
     assert "matplotlib.pyplot" not in sys.modules
 
 
