@@ -30,6 +30,9 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# Threads for lazy listeners: about the cores a process gets (2 gave acks a lower p99 than 4 under load).
+LAZY_WORKERS = 2
+
 BOT_SCOPES = [
     "commands",
     "chat:write",
@@ -113,10 +116,17 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> App:
         oauth_settings=oauth,
         token_verification_enabled=False,
         request_verification_enabled=True,
-        # Listeners and lazy work share this pool; Bolt's default of 5 queues up under bursts.
+        # Acks run in this pool; Bolt's default of 5 queues up under bursts.
         listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="bolt"),
         raise_error_for_unhandled_request=False,
         process_before_response=False,
+    )
+
+    # Lazy work (reports, charts, fan-outs) gets its own small pool. Sharing the ack pool, a burst of
+    # slow lazy tasks queued new acks behind them, and dozens of CPU-bound threads fighting for the
+    # GIL made acks miss Slack's 3 s (BENCHMARKS.md, dora_ack). Queued here, it waits its turn.
+    app.listener_runner.lazy_listener_runner.executor = ThreadPoolExecutor(  # type: ignore[attr-defined]
+        max_workers=LAZY_WORKERS, thread_name_prefix="bolt-lazy"
     )
 
     # Bolt deep-copies the context for lazy listeners and silently drops what cannot be copied, such

@@ -63,8 +63,8 @@ def parse_dora_text(text: str | None) -> DoraCommand:
         before, after = words[:at], words[at + 1 :]
         if len(before) > 1 or not after or len(after) > 2:
             raise UserFacingError("To see the records behind a number, use `/dora TEAM explain METRIC [PERIOD]`.")
-        period = parse_period(after[1]) if len(after) == 2 else parse_period(None)
-        return DoraCommand("explain", _team(before[0]) if before else None, period, after[0][:60])
+        explain_period = parse_period(after[1]) if len(after) == 2 else DEFAULT_PERIOD
+        return DoraCommand("explain", _team(before[0]) if before else None, explain_period, after[0][:60])
     if len(words) > 2:
         raise UserFacingError(f"That is more than I understand. Use {USAGE}.")
     team_id: str | None = None
@@ -76,7 +76,7 @@ def parse_dora_text(text: str | None) -> DoraCommand:
             team_id = _team(word)
         else:
             raise UserFacingError(f"{quote(' '.join(words))}: give one team and one period. Use {USAGE}.")
-    return DoraCommand("report", team_id, period or parse_period(None))
+    return DoraCommand("report", team_id, period or DEFAULT_PERIOD)
 
 
 @dataclass(frozen=True)

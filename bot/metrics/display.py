@@ -135,11 +135,12 @@ def metric_rows(report: DoraReport) -> list[MetricRow]:
         lead_detail = f"{lt.changes} changes · p90 {format_duration(lt.p90_s)}" + (
             f" · {lead_detail}" if lead_detail else ""
         )
-    if targets.get("lead_time_hours"):
-        lead_detail += f" · target {format_duration(float(targets['lead_time_hours']) * 3600)}"
+    lead_target, cfr_target = targets.get("lead_time_hours"), targets.get("change_failure_rate")
+    if lead_target:
+        lead_detail += f" · target {format_duration_compact(lead_target * 3600)}"
     cfr_detail = f"{cfr.failed} of {cfr.deployments} deployments" if cfr.deployments else "no deployments"
-    if targets.get("change_failure_rate") is not None:
-        cfr_detail += f" · target {format_rate(float(targets['change_failure_rate']))}"
+    if cfr_target is not None:
+        cfr_detail += f" · target {format_rate(cfr_target)}"
     rec_detail = f"{rec.recovered} recovered · {rec.open} open"
     if rec.open and rec.oldest_open_s is not None:
         rec_detail += f" (oldest {format_duration(rec.oldest_open_s)})"

@@ -50,6 +50,7 @@ class LiveApp:
     wsgi: WebApp
     server: Any = field(repr=False, default=None)
     thread: threading.Thread | None = field(repr=False, default=None)
+    stopping: threading.Event = field(repr=False, default_factory=threading.Event)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -62,13 +63,17 @@ class LiveApp:
         if self.server is None:
             return
         self.driver.close()
-        self.server.task_dispatcher.shutdown()
-        wasyncore.close_all(self.server._map)
+        # Leave the socket loop first: closing sockets under a running select() fails with EBADF.
+        self.stopping.set()
         if self.thread is not None:
             self.thread.join(timeout=5)
+        self.server.task_dispatcher.shutdown()
+        wasyncore.close_all(self.server._map)
         if self.wsgi.services.bolt is not None:
-            # Lazy listeners run in this pool; let them finish before the fake Slack goes away.
-            self.wsgi.services.bolt.listener_runner.listener_executor.shutdown(wait=True)
+            # Let listeners and lazy listeners finish before the fake Slack goes away.
+            runner = self.wsgi.services.bolt.listener_runner
+            runner.listener_executor.shutdown(wait=True)
+            runner.lazy_listener_runner.executor.shutdown(wait=True)  # type: ignore[attr-defined]
         self.server = None
 
 
@@ -95,11 +100,17 @@ def run_live_app(
             apply_config(session=session, config=parse_teams_yaml(teams_yml))
     wsgi = create_wsgi_app(settings, engine=engine)
     server = create_server(wsgi, host="127.0.0.1", port=0, threads=threads, ident="sei-bot-test")
-    thread = threading.Thread(target=server.run, name="live-app", daemon=True)
+    stopping = threading.Event()
+
+    def serve() -> None:
+        while not stopping.is_set():
+            wasyncore.loop(timeout=0.05, map=server._map, use_poll=True, count=1)  # type: ignore[union-attr]
+
+    thread = threading.Thread(target=serve, name="live-app", daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]
     driver = SlackDriver(url, signing_secret=SIGNING_SECRET, slack=slack, team_id=slack.team_id)
-    app = LiveApp(url, settings, engine, slack, driver, wsgi, server, thread)
+    app = LiveApp(url, settings, engine, slack, driver, wsgi, server, thread, stopping)
     try:
         yield app
     finally:
