@@ -76,7 +76,7 @@ def pulse_chart(team_name: str, results: PulseResults, history: Sequence[tuple[s
     if not results.shown:
         raise ValueError("a run below the anonymity threshold has no chart")
     questions = [q for q in results.questions if q.shown]
-    with matplotlib.rc_context(STYLE):
+    with matplotlib.rc_context(STYLE):  # type: ignore[arg-type]
         fig = Figure(figsize=(WIDTH_IN, max(3.0, 0.4 * len(questions) + 1.3)), dpi=DPI)
         FigureCanvasAgg(fig)
         grid = fig.add_gridspec(1, 3, wspace=0.6)

@@ -31,6 +31,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from bot.errors import PermissionDeniedError, UserFacingError
 from bot.surveys import compute, schedule
@@ -82,7 +83,7 @@ def _template_from_row(row: SurveyTemplate) -> Template:
 def resolve_template(*, session: Session, key: str) -> Template:
     """The template with this key: ``teams.yml`` and admin-made ones first, then the built-ins."""
     key = key.strip().lower()
-    row = session.scalars(select(SurveyTemplate).where(SurveyTemplate.key == key)).first()
+    row = session.scalars(select(SurveyTemplate).where(col(SurveyTemplate.key) == key)).first()
     if row is not None:
         return _template_from_row(row)
     if key in BUILT_IN:
@@ -105,7 +106,9 @@ def create_template(
     """Store a template an admin made in Slack; its key must be new (``SurveyError`` otherwise)."""
     if not TEMPLATE_KEY.match(key):
         raise SurveyError(f"`{key}` cannot be a template key: use lower-case letters, digits, '-' or '_'.")
-    taken = key in BUILT_IN or session.scalars(select(SurveyTemplate.id).where(SurveyTemplate.key == key)).first()
+    taken = (
+        key in BUILT_IN or session.scalars(select(col(SurveyTemplate.id)).where(col(SurveyTemplate.key) == key)).first()
+    )
     if taken:
         raise SurveyError(f"A template called `{key}` already exists: pick another key.")
     config = SurveyTemplateConfig(title=title, questions=list(questions))  # validates the questions
@@ -144,7 +147,7 @@ def require_manager(*, session: Session, team: TeamConfig, slack_id: str) -> Non
     """Starting and closing a team's surveys is for its leads and the admins (``PermissionDeniedError``)."""
     if slack_id in team.leads:
         return
-    person = session.scalars(select(Person).where(Person.slack_id == slack_id)).first()
+    person = session.scalars(select(Person).where(col(Person.slack_id) == slack_id)).first()
     if person is not None and person.is_admin:
         return
     leads = ", ".join(f"<@{lead}>" for lead in team.leads) or "none named in teams.yml"
@@ -155,7 +158,7 @@ def require_manager(*, session: Session, team: TeamConfig, slack_id: str) -> Non
 
 def require_admin(*, session: Session, slack_id: str) -> None:
     """Creating survey templates is for the admins of ``teams.yml`` (``PermissionDeniedError``)."""
-    person = session.scalars(select(Person).where(Person.slack_id == slack_id)).first()
+    person = session.scalars(select(Person).where(col(Person.slack_id) == slack_id)).first()
     if person is None or not person.is_admin:
         raise PermissionDeniedError("Sorry, only sei-bot admins (`admins:` in teams.yml) can create survey templates.")
 
@@ -171,7 +174,7 @@ def get_run(*, session: Session, run_id: int) -> SurveyRun | None:
 def open_run_of_team(*, session: Session, team_id: str) -> SurveyRun | None:
     """The team's open run, if any."""
     return session.scalars(
-        select(SurveyRun).where(SurveyRun.team_id == team_id, SurveyRun.status == RunStatus.OPEN)
+        select(SurveyRun).where(col(SurveyRun.team_id) == team_id, col(SurveyRun.status) == RunStatus.OPEN)
     ).first()
 
 
@@ -179,8 +182,8 @@ def latest_closed_run(*, session: Session, team_id: str) -> SurveyRun | None:
     """The team's most recently closed run."""
     return session.scalars(
         select(SurveyRun)
-        .where(SurveyRun.team_id == team_id, SurveyRun.status == RunStatus.CLOSED)
-        .order_by(SurveyRun.closed_at.desc(), SurveyRun.id.desc())  # type: ignore[union-attr]
+        .where(col(SurveyRun.team_id) == team_id, col(SurveyRun.status) == RunStatus.CLOSED)
+        .order_by(col(SurveyRun.closed_at).desc(), col(SurveyRun.id).desc())
     ).first()
 
 
@@ -215,6 +218,7 @@ def open_run(
     )
     session.add(run)
     session.flush()
+    assert run.id is not None  # given by the flush
     session.add_all(SurveyParticipant(run_id=run.id, slack_id=m) for m in dict.fromkeys(team.members))
     session.flush()
     return run
@@ -235,7 +239,9 @@ def participants(*, session: Session, run: SurveyRun) -> list[SurveyParticipant]
     """The people invited to a run, by Slack id."""
     return list(
         session.scalars(
-            select(SurveyParticipant).where(SurveyParticipant.run_id == run.id).order_by(SurveyParticipant.slack_id)
+            select(SurveyParticipant)
+            .where(col(SurveyParticipant.run_id) == run.id)
+            .order_by(col(SurveyParticipant.slack_id))
         )
     )
 
@@ -243,7 +249,9 @@ def participants(*, session: Session, run: SurveyRun) -> list[SurveyParticipant]
 def participant(*, session: Session, run: SurveyRun, slack_id: str) -> SurveyParticipant | None:
     """One invited person's row (``None`` when they were not invited)."""
     return session.scalars(
-        select(SurveyParticipant).where(SurveyParticipant.run_id == run.id, SurveyParticipant.slack_id == slack_id)
+        select(SurveyParticipant).where(
+            col(SurveyParticipant.run_id) == run.id, col(SurveyParticipant.slack_id) == slack_id
+        )
     ).first()
 
 
@@ -269,7 +277,9 @@ def require_participant(*, session: Session, run: SurveyRun, slack_id: str, now:
 def _own_row(*, session: Session, run: SurveyRun, slack_id: str, secret: bytes) -> SurveyResponse | None:
     digest = respondent_hash(secret, run.salt or "", slack_id)
     return session.scalars(
-        select(SurveyResponse).where(SurveyResponse.run_id == run.id, SurveyResponse.respondent_hash == digest)
+        select(SurveyResponse).where(
+            col(SurveyResponse.run_id) == run.id, col(SurveyResponse.respondent_hash) == digest
+        )
     ).first()
 
 
@@ -327,9 +337,9 @@ def answered(*, session: Session, run: SurveyRun, slack_ids: Sequence[str], secr
         return set()
     stored = set(
         session.scalars(
-            select(SurveyResponse.respondent_hash).where(
-                SurveyResponse.run_id == run.id,
-                SurveyResponse.respondent_hash.is_not(None),  # type: ignore[union-attr]
+            select(col(SurveyResponse.respondent_hash)).where(
+                col(SurveyResponse.run_id) == run.id,
+                col(SurveyResponse.respondent_hash).is_not(None),
             )
         )
     )
@@ -339,7 +349,10 @@ def answered(*, session: Session, run: SurveyRun, slack_ids: Sequence[str], secr
 
 def response_count(*, session: Session, run: SurveyRun) -> int:
     """How many people have answered (the only live figure of an open run)."""
-    return session.scalar(select(func.count()).select_from(SurveyResponse).where(SurveyResponse.run_id == run.id)) or 0
+    return (
+        session.scalar(select(func.count()).select_from(SurveyResponse).where(col(SurveyResponse.run_id) == run.id))
+        or 0
+    )
 
 
 def skip(*, session: Session, run: SurveyRun, slack_id: str, now: datetime) -> None:
@@ -379,16 +392,20 @@ def people_to_remind(
     if allowed <= 0 or now >= run.closes_at - schedule.LAST_CALL:
         return []
     passed = sum(schedule.reminder_due(run.opened_at, run.closes_at, allowed, k) <= now for k in range(1, allowed + 1))
-    p = SurveyParticipant
     time_has_come = or_(
-        p.remind_after <= now,  # type: ignore[operator]
-        and_(p.remind_after.is_(None), p.reminders_sent < passed),  # type: ignore[union-attr]
+        col(SurveyParticipant.remind_after) <= now,
+        and_(col(SurveyParticipant.remind_after).is_(None), col(SurveyParticipant.reminders_sent) < passed),
     )
     rows = list(
         session.scalars(
-            select(p)
-            .where(p.run_id == run.id, p.status == ParticipantStatus.INVITED, p.reminders_sent < allowed, time_has_come)
-            .order_by(p.slack_id)
+            select(SurveyParticipant)
+            .where(
+                col(SurveyParticipant.run_id) == run.id,
+                col(SurveyParticipant.status) == ParticipantStatus.INVITED,
+                col(SurveyParticipant.reminders_sent) < allowed,
+                time_has_come,
+            )
+            .order_by(col(SurveyParticipant.slack_id))
         )
     )
     if not rows:
@@ -413,21 +430,21 @@ def people_to_remind(
 
 def mark_reminded(*, session: Session, row: SurveyParticipant) -> bool:
     """Count a reminder as queued; ``False`` when another scheduler counted this one already."""
-    counted = session.execute(
+    counted: Any = session.execute(
         update(SurveyParticipant)
-        .where(SurveyParticipant.id == row.id, SurveyParticipant.reminders_sent == row.reminders_sent)  # type: ignore[arg-type]
+        .where(col(SurveyParticipant.id) == row.id, col(SurveyParticipant.reminders_sent) == row.reminders_sent)
         .values(reminders_sent=row.reminders_sent + 1, remind_after=None)
         .execution_options(synchronize_session=False)
     )
     session.refresh(row)
-    return bool(counted.rowcount)  # type: ignore[attr-defined]
+    return bool(counted.rowcount)
 
 
 # --- closing and results ---------------------------------------------------------------------------
 
 
 def _responses(session: Session, run: SurveyRun) -> list[Response]:
-    rows = session.scalars(select(SurveyResponse).where(SurveyResponse.run_id == run.id))
+    rows = session.scalars(select(SurveyResponse).where(col(SurveyResponse.run_id) == run.id))
     return [Response(answers=dict(r.answers), comment=r.comment) for r in rows]
 
 
@@ -435,14 +452,14 @@ def previous_figures(*, session: Session, run: SurveyRun, timezone: str) -> Prev
     """The last shown run of the same team and template before this one, for changes."""
     found = session.execute(
         select(SurveyResult, SurveyRun)
-        .join(SurveyRun, SurveyRun.id == SurveyResult.run_id)
+        .join(SurveyRun, col(SurveyRun.id) == col(SurveyResult.run_id))
         .where(
-            SurveyRun.team_id == run.team_id,
-            SurveyRun.template == run.template,
-            SurveyRun.opened_at < run.opened_at,
-            SurveyResult.shown.is_(True),  # type: ignore[attr-defined]
+            col(SurveyRun.team_id) == run.team_id,
+            col(SurveyRun.template) == run.template,
+            col(SurveyRun.opened_at) < run.opened_at,
+            col(SurveyResult.shown).is_(True),
         )
-        .order_by(SurveyRun.opened_at.desc())  # type: ignore[attr-defined]
+        .order_by(col(SurveyRun.opened_at).desc())
         .limit(1)
     ).first()
     if found is None:
@@ -456,8 +473,9 @@ def close_run(*, session: Session, run: SurveyRun, now: datetime, timezone: str)
     """Close a run: compute and keep its results, then cut every link between people and answers."""
     if run.status == RunStatus.CLOSED:
         return results_for_run(session=session, run=run, timezone=timezone)
+    assert run.id is not None  # a stored run
     invited = session.scalar(
-        select(func.count()).select_from(SurveyParticipant).where(SurveyParticipant.run_id == run.id)
+        select(func.count()).select_from(SurveyParticipant).where(col(SurveyParticipant.run_id) == run.id)
     )
     responses = _responses(session, run)
     results = compute.summarize(
@@ -480,7 +498,7 @@ def close_run(*, session: Session, run: SurveyRun, now: datetime, timezone: str)
             questions=results.stored_figures() if results.shown else {},
         )
     )
-    session.execute(delete(SurveyResponse).where(SurveyResponse.run_id == run.id))  # type: ignore[arg-type]
+    session.execute(delete(SurveyResponse).where(col(SurveyResponse.run_id) == run.id))
     if results.shown:
         random.SystemRandom().shuffle(responses)
         session.add_all(
@@ -489,7 +507,7 @@ def close_run(*, session: Session, run: SurveyRun, now: datetime, timezone: str)
             )
             for r in responses
         )
-    session.execute(delete(SurveyParticipant).where(SurveyParticipant.run_id == run.id))  # type: ignore[arg-type]
+    session.execute(delete(SurveyParticipant).where(col(SurveyParticipant.run_id) == run.id))
     run.status, run.closed_at, run.salt = RunStatus.CLOSED, now, None
     session.add(run)
     session.flush()
@@ -498,7 +516,7 @@ def close_run(*, session: Session, run: SurveyRun, now: datetime, timezone: str)
 
 def results_for_run(*, session: Session, run: SurveyRun, timezone: str) -> PulseResults:
     """The results of a closed run, exactly as computed when it closed."""
-    stored = session.scalars(select(SurveyResult).where(SurveyResult.run_id == run.id)).first()
+    stored = session.scalars(select(SurveyResult).where(col(SurveyResult.run_id) == run.id)).first()
     if run.status != RunStatus.CLOSED or stored is None:
         raise SurveyError("This survey is still open: its results are shown once it closes.")
     if not stored.shown:
@@ -553,15 +571,15 @@ def sentiment_history(
     """
     query = (
         select(SurveyResult, SurveyRun)
-        .join(SurveyRun, SurveyRun.id == SurveyResult.run_id)
-        .where(SurveyResult.team_id == team_id)
-        .order_by(SurveyRun.opened_at.desc())  # type: ignore[attr-defined]
+        .join(SurveyRun, col(SurveyRun.id) == col(SurveyResult.run_id))
+        .where(col(SurveyResult.team_id) == team_id)
+        .order_by(col(SurveyRun.opened_at).desc())
         .limit(limit)
     )
     if template is not None:
-        query = query.where(SurveyRun.template == template)
+        query = query.where(col(SurveyRun.template) == template)
     if weeks is not None:
-        query = query.where(SurveyResult.week.in_(list(weeks)))  # type: ignore[attr-defined]
+        query = query.where(col(SurveyResult.week).in_(list(weeks)))
     rows = session.execute(query).all()
     return [
         Sentiment(
