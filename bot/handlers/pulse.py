@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 
 def _plan(engine: Engine, command: PulseCommand, user_id: str, channel_id: str | None) -> TeamConfig | None:
-    """Resolve the team and check what can be checked before acting (permissions, templates, state)."""
+    """Resolve the team and check what this command may do (the team, permissions, the template)."""
     if command.kind in ("help", "templates"):
         return None
     with session_scope(engine) as session:
@@ -53,14 +53,8 @@ def _plan(engine: Engine, command: PulseCommand, user_id: str, channel_id: str |
             service.require_manager(session=session, team=team, slack_id=user_id)
         if command.kind == "start":
             service.resolve_template(session=session, key=command.template or team.survey.template)
-            current = service.open_run_of_team(session=session, team_id=team.id)
-            if current is not None:
-                raise service.SurveyAlreadyOpenError(
-                    f"{team.name} already has a survey open until "
-                    f"{flows.closes_label(current.closes_at, team.timezone)}. Close it first: `/pulse close {team.id}`."
-                )
-        if command.kind == "close" and service.open_run_of_team(session=session, team_id=team.id) is None:
-            raise service.SurveyNotOpenError(f"{team.name} has no survey open right now.")
+        # Whether a survey is open is checked by the work itself: the lazy listener runs alongside this
+        # ack, and a check here could already see the survey this very command opened or closed.
         return team
 
 
@@ -136,7 +130,7 @@ def _close(engine: Engine, team: TeamConfig, respond: Respond) -> None:
     with session_scope(engine) as session:
         run = service.open_run_of_team(session=session, team_id=team.id)
         if run is None:
-            raise service.SurveyNotOpenError(f"{team.name} has no survey open right now.")
+            raise service.SurveyNotOpenError(f"{team.name} has no survey open right now: `/pulse start {team.id}`.")
         results = flows.close_survey(session=session, run=run, now=utcnow())
     outcome = (
         f"the results are on their way to <#{team.channel}>."

@@ -106,10 +106,12 @@ def responses(app: LiveApp) -> list[SurveyResponse]:
 
 
 def start(app: LiveApp) -> None:
+    """A lead opens team A's survey; the outbox delivers the invitations."""
+    before = len(app.slack.response_posts)
     reply = app.driver.command("/pulse", "start team-a", user_id=LEAD, channel_id=TEAM_CHANNEL)
     assert reply.status == 200 and reply.elapsed < 3
     assert reply.ack_text == ":hourglass_flowing_sand: Opening Team A's survey and sending the invitations…"
-    [confirmation] = app.slack.wait_for_response_posts()
+    confirmation = app.slack.wait_for_response_posts(before + 1)[before]
     assert "8 invitations are on their way by DM" in confirmation.body["text"]
     assert confirmation.body["response_type"] == "ephemeral"
     deliver(app)
@@ -369,3 +371,20 @@ def test_the_cadence_opens_a_survey_and_the_close_job_posts_its_results(live_app
     [results] = [p for p in live_app.slack.calls_to("chat.postMessage") if p.args["channel"] == TEAM_CHANNEL]
     assert results.args["text"] == "Team A · Employee Net Promoter Score: eNPS +50 · 6 of 8 answered (75 %)"
     assert [f.channel for f in live_app.slack.shared_files] == [TEAM_CHANNEL]
+
+
+def test_starting_twice_or_closing_nothing_is_explained_privately(live_app: LiveApp) -> None:
+    nothing = live_app.driver.command("/pulse", "close team-a", user_id=LEAD, channel_id=TEAM_CHANNEL)
+    assert nothing.ack_text == ":hourglass_flowing_sand: Closing Team A's survey…"
+    [answer_] = live_app.slack.wait_for_response_posts()
+    assert answer_.body["text"] == "Team A has no survey open right now: `/pulse start team-a`."
+    assert answer_.body["response_type"] == "ephemeral"
+    start(live_app)
+    again = live_app.driver.command("/pulse", "start team-a quarterly", user_id=ADMIN, channel_id=TEAM_CHANNEL)
+    assert again.status == 200
+    refused = live_app.slack.wait_for_response_posts(3)[2]
+    assert refused.body["text"].startswith("Team A already has a survey open (Developer experience pulse) until")
+    with live_app.session() as session:
+        assert session.scalars(select(SurveyRun.template)).all() == ["pulse"]
+    unknown = live_app.driver.command("/pulse", "start team-a nope", user_id=LEAD, channel_id=TEAM_CHANNEL)
+    assert unknown.ack_text.startswith(":warning: There is no survey template `nope`. Templates: enps, pulse")
