@@ -14,7 +14,7 @@ The rules that keep answers anonymous live here, so every surface that shows sur
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from statistics import fmean
 from typing import Any
@@ -306,9 +306,3 @@ def visible_slices(slices: Mapping[str, int], threshold: int) -> set[str]:
             return shown
         shown.remove(min(shown, key=lambda name: (slices[name], name)))
 
-
-def pooled_mean(parts: Iterable[tuple[float, int]]) -> float | None:
-    """The mean of several groups' means weighted by their sizes."""
-    pairs = [(mean, n) for mean, n in parts if n > 0]
-    total = sum(n for _, n in pairs)
-    return round(sum(mean * n for mean, n in pairs) / total, 2) if total else None
