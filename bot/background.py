@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 BACKGROUND_STARTERS: tuple[str, ...] = (
     "bot.scheduler.service:start_background_scheduler",
     "bot.outbox.sender:start_sender",
-    # the ingest normaliser's starter goes here, e.g. "bot.ingest.normaliser:start_normaliser"
+    "bot.ingest.worker:start_normaliser",
 )
 
 _stoppers: list[Callable[[float], None]] = []

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -30,9 +30,10 @@ from bot.metrics.blocks import (
     explain_text,
     help_text,
 )
-from bot.metrics.command import DoraCommand, DoraRef, parse_dora_text, quote
+from bot.metrics.command import DoraCommand, DoraRef, parse_dora_text
 from bot.metrics.display import has_any_data, report_text, report_title
 from bot.metrics.enums import DoraAction
+from bot.metrics.explain import metric_name
 from bot.metrics.periods import Period
 from bot.metrics.service import build_report, explain_metric
 from bot.teams.config import TeamConfig
@@ -58,6 +59,8 @@ def plan_dora(engine: Engine, text: str, channel_id: str | None) -> DoraPlan:
     command = parse_dora_text(text)
     if command.kind == "help":
         return DoraPlan(command, None)
+    if command.kind == "explain":
+        command = replace(command, metric=metric_name(command.metric or ""))
     with session_scope(engine) as session:
         team = team_for_command(session=session, team_id=command.team_id, channel_id=channel_id)
     return DoraPlan(command, team)
@@ -83,8 +86,8 @@ def ack_dora_command(ack: Ack, command: dict[str, Any], context: dict[str, Any])
         blocks, text = _help_blocks(engine, command.get("channel_id"))
         ack(text=text, blocks=blocks)
     elif plan.command.kind == "explain" and plan.team is not None:
-        metric, period = quote(plan.command.metric or ""), plan.command.period.label
-        ack(text=f":mag: Looking up what is behind {metric} for {plan.team.id} ({period})…")
+        metric, period = plan.command.metric, plan.command.period.label
+        ack(text=f":mag: Looking up what is behind `{metric}` for {plan.team.id} ({period})…")
     elif plan.team is not None:
         ack(text=f":hourglass_flowing_sand: Crunching the {plan.command.period.label} for {plan.team.id}…")
 
@@ -127,7 +130,7 @@ def post_report(
             replace_original=False,
         )
         return
-    blocks, text = build_dora_blocks(report, as_of=as_of), report_text(report)
+    blocks, text = build_dora_blocks(report), report_text(report)
     POST_PACER.wait(channel_id)
     try:
         client.chat_postMessage(channel=channel_id, text=text, blocks=blocks, unfurl_links=False)

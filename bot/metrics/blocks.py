@@ -7,7 +7,6 @@ and the ``*_text`` functions here for the rest.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from bot.metrics.command import USAGE, DoraRef
@@ -79,7 +78,7 @@ def _metric_section(row: MetricRow) -> dict[str, Any]:
     }
 
 
-def build_dora_blocks(report: DoraReport, *, as_of: datetime | None = None) -> list[dict[str, Any]]:
+def build_dora_blocks(report: DoraReport) -> list[dict[str, Any]]:
     """The ``/dora`` report: header, period, the four keys, secondary figures, biggest drag, explain buttons."""
     window = report.current.window
     blocks: list[dict[str, Any]] = [
@@ -110,7 +109,6 @@ def build_dora_blocks(report: DoraReport, *, as_of: datetime | None = None) -> l
         )
     if report.no_data_hint:
         blocks.append(_context(f":mag: {escape(report.no_data_hint)}", DoraBlock.HINT))
-    end = as_of or window.end
     blocks.append(
         {
             "type": "actions",
@@ -120,7 +118,7 @@ def build_dora_blocks(report: DoraReport, *, as_of: datetime | None = None) -> l
                     "type": "button",
                     "action_id": DoraAction.explain(metric),
                     "text": _plain(EXPLAIN_LABELS[metric], 75),
-                    "value": DoraRef(report.team_id, report.period_key, metric, end).to_value(),
+                    "value": DoraRef(report.team_id, report.period_key, metric, window.end).to_value(),
                 }
                 for metric in EXPLAINABLE
             ],

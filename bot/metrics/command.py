@@ -63,8 +63,10 @@ def parse_dora_text(text: str | None) -> DoraCommand:
         before, after = words[:at], words[at + 1 :]
         if len(before) > 1 or not after or len(after) > 2:
             raise UserFacingError("To see the records behind a number, use `/dora TEAM explain METRIC [PERIOD]`.")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,59}", after[0]):
+            raise UserFacingError(f"{quote(after[0])} is not a metric name. `/dora help` lists them.")
         explain_period = parse_period(after[1]) if len(after) == 2 else DEFAULT_PERIOD
-        return DoraCommand("explain", _team(before[0]) if before else None, explain_period, after[0][:60])
+        return DoraCommand("explain", _team(before[0]) if before else None, explain_period, after[0])
     if len(words) > 2:
         raise UserFacingError(f"That is more than I understand. Use {USAGE}.")
     team_id: str | None = None

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from bot.delivery.models import Commit, Deployment, Incident, PrCommit, PrReview, PullRequest
 from bot.metrics import compute, explain
@@ -52,21 +53,17 @@ class TeamFacts:
 def production_environments(*, session: Session, team: TeamConfig) -> tuple[list[str], list[str]]:
     """``(production, all)`` environment names seen for the team's repositories."""
     seen = sorted(
-        set(
-            session.scalars(
-                select(Deployment.environment).where(Deployment.repo.in_(team.repos)).distinct()  # type: ignore[attr-defined]
-            )
-        )
+        set(session.scalars(select(col(Deployment.environment)).where(col(Deployment.repo).in_(team.repos)).distinct()))
     )
     return [e for e in seen if team.production.is_production(e)], seen
 
 
-def _base_deployments(team: TeamConfig, environments: Sequence[str]):  # type: ignore[no-untyped-def]
+def _base_deployments(team: TeamConfig, environments: Sequence[str]):
     return and_(
-        Deployment.repo.in_(team.repos),  # type: ignore[attr-defined]
-        Deployment.status == "success",
-        Deployment.environment.in_(environments),  # type: ignore[attr-defined]
-        Deployment.finished_at.is_not(None),  # type: ignore[union-attr]
+        col(Deployment.repo).in_(team.repos),
+        col(Deployment.status) == "success",
+        col(Deployment.environment).in_(environments),
+        col(Deployment.finished_at).is_not(None),
     )
 
 
@@ -100,22 +97,28 @@ def _histories(
     *, session: Session, team: TeamConfig, environments: Sequence[str], start: datetime, shas: set[str]
 ) -> dict[str, RepoHistory]:
     """Per repository: deployments before ``start``, the highest position they shipped, SHA landings."""
-    position = func.coalesce(PullRequest.merged_at, Commit.landed_at, Deployment.started_at, Deployment.finished_at)
+    position = func.coalesce(
+        col(PullRequest.merged_at), col(Commit.landed_at), col(Deployment.started_at), col(Deployment.finished_at)
+    )
     prior = session.execute(
-        select(Deployment.repo, func.count(Deployment.id), func.max(position))
+        select(col(Deployment.repo), func.count(col(Deployment.id)), func.max(position))
         .select_from(Deployment)
         .outerjoin(
             PullRequest,
-            and_(PullRequest.repo == Deployment.repo, PullRequest.merge_commit_sha == Deployment.sha),
+            and_(
+                col(PullRequest.repo) == col(Deployment.repo), col(PullRequest.merge_commit_sha) == col(Deployment.sha)
+            ),
         )
-        .outerjoin(Commit, and_(Commit.repo == Deployment.repo, Commit.sha == Deployment.sha))
-        .where(_base_deployments(team, environments), Deployment.finished_at < start)
-        .group_by(Deployment.repo)
+        .outerjoin(Commit, and_(col(Commit.repo) == col(Deployment.repo), col(Commit.sha) == col(Deployment.sha)))
+        .where(_base_deployments(team, environments), col(Deployment.finished_at) < start)
+        .group_by(col(Deployment.repo))
     ).all()
     recent_prior = session.execute(
-        select(Deployment.repo, Deployment.sha)
-        .where(_base_deployments(team, environments), Deployment.finished_at < start, Deployment.sha.is_not(None))  # type: ignore[union-attr]
-        .order_by(Deployment.finished_at.desc())  # type: ignore[union-attr]
+        select(col(Deployment.repo), col(Deployment.sha))
+        .where(
+            _base_deployments(team, environments), col(Deployment.finished_at) < start, col(Deployment.sha).is_not(None)
+        )
+        .order_by(col(Deployment.finished_at).desc())
         .limit(PRIOR_SHAS * max(1, len(team.repos)))
     ).all()
     shas = shas | {sha for _, sha in recent_prior if sha}
@@ -123,27 +126,34 @@ def _histories(
     if shas:
         sha_list = sorted(shas)
         for sha, repo, merged in session.execute(
-            select(PrCommit.sha, PullRequest.repo, PullRequest.merged_at)
-            .join(PullRequest, PullRequest.id == PrCommit.pr_id)
-            .where(PullRequest.repo.in_(team.repos), PrCommit.sha.in_(sha_list), PullRequest.merged_at.is_not(None))  # type: ignore[attr-defined,union-attr]
+            select(col(PrCommit.sha), col(PullRequest.repo), col(PullRequest.merged_at))
+            .join(PullRequest, col(PullRequest.id) == col(PrCommit.pr_id))
+            .where(
+                col(PullRequest.repo).in_(team.repos),
+                col(PrCommit.sha).in_(sha_list),
+                col(PullRequest.merged_at).is_not(None),
+            )
         ):
-            positions[repo][sha] = merged
+            if merged is not None:
+                positions[repo][sha] = merged
         for sha, repo, landed in session.execute(
-            select(Commit.sha, Commit.repo, Commit.landed_at).where(
-                Commit.repo.in_(team.repos),
-                Commit.sha.in_(sha_list),
-                Commit.landed_at.is_not(None),  # type: ignore[attr-defined,union-attr]
+            select(col(Commit.sha), col(Commit.repo), col(Commit.landed_at)).where(
+                col(Commit.repo).in_(team.repos),
+                col(Commit.sha).in_(sha_list),
+                col(Commit.landed_at).is_not(None),
             )
         ):
-            positions[repo][sha] = landed
-        for sha, repo, merged in session.execute(
-            select(PullRequest.merge_commit_sha, PullRequest.repo, PullRequest.merged_at).where(
-                PullRequest.repo.in_(team.repos),  # type: ignore[attr-defined]
-                PullRequest.merge_commit_sha.in_(sha_list),  # type: ignore[union-attr]
-                PullRequest.merged_at.is_not(None),  # type: ignore[union-attr]
+            if landed is not None:
+                positions[repo][sha] = landed
+        for merge_sha, repo, merged in session.execute(
+            select(col(PullRequest.merge_commit_sha), col(PullRequest.repo), col(PullRequest.merged_at)).where(
+                col(PullRequest.repo).in_(team.repos),
+                col(PullRequest.merge_commit_sha).in_(sha_list),
+                col(PullRequest.merged_at).is_not(None),
             )
         ):
-            positions[repo][sha] = merged  # a merge commit lands when its PR merges
+            if merge_sha is not None and merged is not None:
+                positions[repo][merge_sha] = merged  # a merge commit lands when its PR merges
     counts = {repo: (count, highest) for repo, count, highest in prior}
     return {
         repo: RepoHistory(
@@ -164,34 +174,34 @@ def _changes(
     floor = None if any(f is None for f in floors) else min(f for f in floors if f is not None)
     branch = team.production.branch
     first_commit = (
-        select(PrCommit.pr_id, func.min(PrCommit.authored_at).label("first_commit_at"))
-        .group_by(PrCommit.pr_id)
+        select(col(PrCommit.pr_id), func.min(col(PrCommit.authored_at)).label("first_commit_at"))
+        .group_by(col(PrCommit.pr_id))
         .subquery()
     )
     first_review = (
-        select(PrReview.pr_id, func.min(PrReview.submitted_at).label("first_review_at"))
-        .join(PullRequest, PullRequest.id == PrReview.pr_id)
+        select(col(PrReview.pr_id), func.min(col(PrReview.submitted_at)).label("first_review_at"))
+        .join(PullRequest, col(PullRequest.id) == col(PrReview.pr_id))
         .where(
-            PrReview.reviewer_is_bot.is_(False),  # type: ignore[attr-defined]
-            or_(PrReview.reviewer_login.is_(None), PrReview.reviewer_login != PullRequest.author_login),  # type: ignore[union-attr]
-            ~func.coalesce(PrReview.reviewer_login, "").like("%[bot]"),
-            PrReview.state != "dismissed",
+            col(PrReview.reviewer_is_bot).is_(False),
+            or_(col(PrReview.reviewer_login).is_(None), col(PrReview.reviewer_login) != col(PullRequest.author_login)),
+            ~func.coalesce(col(PrReview.reviewer_login), "").like("%[bot]"),
+            col(PrReview.state) != "dismissed",
         )
-        .group_by(PrReview.pr_id)
+        .group_by(col(PrReview.pr_id))
         .subquery()
     )
     conditions = [
-        PullRequest.repo.in_(team.repos),  # type: ignore[attr-defined]
-        PullRequest.merged_at.is_not(None),  # type: ignore[union-attr]
-        PullRequest.merged_at < end,  # type: ignore[operator]
-        or_(PullRequest.base_ref.is_(None), PullRequest.base_ref == branch),  # type: ignore[union-attr]
+        col(PullRequest.repo).in_(team.repos),
+        col(PullRequest.merged_at).is_not(None),
+        col(PullRequest.merged_at) < end,
+        or_(col(PullRequest.base_ref).is_(None), col(PullRequest.base_ref) == branch),
     ]
     if floor is not None:
-        conditions.append(PullRequest.merged_at > floor)  # type: ignore[operator]
+        conditions.append(col(PullRequest.merged_at) > floor)
     rows = session.execute(
         select(PullRequest, first_commit.c.first_commit_at, first_review.c.first_review_at)
-        .outerjoin(first_commit, first_commit.c.pr_id == PullRequest.id)
-        .outerjoin(first_review, first_review.c.pr_id == PullRequest.id)
+        .outerjoin(first_commit, first_commit.c.pr_id == col(PullRequest.id))
+        .outerjoin(first_review, first_review.c.pr_id == col(PullRequest.id))
         .where(*conditions)
     ).all()
     pr_ids = [pr.id for pr, _, _ in rows]
@@ -200,8 +210,8 @@ def _changes(
     for chunk_start in range(0, len(pr_ids), 500):
         chunk = pr_ids[chunk_start : chunk_start + 500]
         for pr_id, sha, authored, message in session.execute(
-            select(PrCommit.pr_id, PrCommit.sha, PrCommit.authored_at, PrCommit.message).where(
-                PrCommit.pr_id.in_(chunk)  # type: ignore[attr-defined]
+            select(col(PrCommit.pr_id), col(PrCommit.sha), col(PrCommit.authored_at), col(PrCommit.message)).where(
+                col(PrCommit.pr_id).in_(chunk)
             )
         ):
             commit_shas[pr_id].add(sha)
@@ -227,7 +237,7 @@ def _changes(
                 labels=tuple(pr.labels or ()),
                 ready_at=pr.ready_at or pr.created_at,
                 first_review_at=first_review_at,
-                commit_shas=frozenset(commit_shas.get(pr.id or 0, set()) | ({pr.merge_commit_sha} - {None})),  # type: ignore[arg-type]
+                commit_shas=frozenset(commit_shas.get(pr.id or 0, set()) | ({pr.merge_commit_sha} - {None})),
                 url=pr.url,
                 author=pr.author_login,
             )
@@ -251,13 +261,13 @@ def _direct_pushes(
 ) -> list[ChangeFact]:
     """Commits that reached the production branch without a pull request: one change each."""
     conditions = [
-        Commit.repo.in_(team.repos),  # type: ignore[attr-defined]
-        Commit.landed_at.is_not(None),  # type: ignore[union-attr]
-        Commit.landed_at < end,  # type: ignore[operator]
-        or_(Commit.branch.is_(None), Commit.branch == team.production.branch),  # type: ignore[union-attr]
+        col(Commit.repo).in_(team.repos),
+        col(Commit.landed_at).is_not(None),
+        col(Commit.landed_at) < end,
+        or_(col(Commit.branch).is_(None), col(Commit.branch) == team.production.branch),
     ]
     if floor is not None:
-        conditions.append(Commit.landed_at > floor)  # type: ignore[operator]
+        conditions.append(col(Commit.landed_at) > floor)
     commits = list(session.scalars(select(Commit).where(*conditions)))
     if not commits:
         return []
@@ -268,13 +278,13 @@ def _direct_pushes(
         chunk = shas[start : start + 500]
         known_merge |= set(
             session.scalars(
-                select(PullRequest.merge_commit_sha).where(
-                    PullRequest.repo.in_(team.repos),  # type: ignore[attr-defined]
-                    PullRequest.merge_commit_sha.in_(chunk),  # type: ignore[union-attr]
+                select(col(PullRequest.merge_commit_sha)).where(
+                    col(PullRequest.repo).in_(team.repos),
+                    col(PullRequest.merge_commit_sha).in_(chunk),
                 )
             )
         )
-        known_pr_commits |= set(session.scalars(select(PrCommit.sha).where(PrCommit.sha.in_(chunk))))  # type: ignore[attr-defined]
+        known_pr_commits |= set(session.scalars(select(col(PrCommit.sha)).where(col(PrCommit.sha).in_(chunk))))
     # A push (not a compare range) that carries a PR's merge commit is that PR's: merge or rebase.
     pr_pushes = {
         c.push_key for c in commits if c.sha in known_merge and c.push_key and not c.push_key.startswith("compare:")
@@ -312,11 +322,11 @@ def _incidents(
 ) -> list[IncidentFact]:
     """The team's incidents opened in ``[start, end)``, plus any naming one of its deployments."""
     services = [*team.incidents.pagerduty_services, *team.incidents.opsgenie_teams, *team.incidents.services]
-    owner = or_(Incident.repo.in_(team.repos), Incident.service.in_(services or [""]))  # type: ignore[union-attr]
-    linked = Incident.deployment_ref.in_(sorted(deployment_refs)) if deployment_refs else None  # type: ignore[union-attr]
+    owner = or_(col(Incident.repo).in_(team.repos), col(Incident.service).in_(services or [""]))
+    linked = col(Incident.deployment_ref).in_(sorted(deployment_refs)) if deployment_refs else None
     condition = owner if linked is None else or_(owner, linked)
     rows = session.scalars(
-        select(Incident).where(condition, Incident.opened_at >= start, Incident.opened_at < end)  # type: ignore[operator]
+        select(Incident).where(condition, col(Incident.opened_at) >= start, col(Incident.opened_at) < end)
     )
     return [
         IncidentFact(
@@ -342,13 +352,15 @@ def load_facts(*, session: Session, team: TeamConfig, start: datetime, end: date
         session.scalars(
             select(Deployment).where(
                 _base_deployments(team, environments),
-                Deployment.finished_at >= start,  # type: ignore[operator]
-                Deployment.finished_at < end,  # type: ignore[operator]
+                col(Deployment.finished_at) >= start,
+                col(Deployment.finished_at) < end,
             )
         )
     )
     deployments = _merge_pipeline_records(rows)
-    first_at = session.scalar(select(func.min(Deployment.finished_at)).where(_base_deployments(team, environments)))
+    first_at = session.scalar(
+        select(func.min(col(Deployment.finished_at))).where(_base_deployments(team, environments))
+    )
     histories = _histories(
         session=session,
         team=team,

@@ -140,10 +140,13 @@ def test_explain_answers_only_the_asker_with_the_records(seeded: LiveApp) -> Non
     assert seeded.slack.block_kit_violations == []
 
 
-def test_unknown_metric_is_explained_privately(seeded: LiveApp) -> None:
-    seeded.driver.command("/dora", "team-a explain happiness")
+def test_unknown_metric_is_answered_in_the_ack_and_aliases_work(seeded: LiveApp) -> None:
+    reply = seeded.driver.command("/dora", "team-a explain happiness")
+    assert "`happiness` is not one of them" in reply.ack_text and "`lead-time`" in reply.ack_text
+    alias = seeded.driver.command("/dora", "team-a explain cfr 90d")
+    assert "Looking up what is behind `change-failure-rate` for team-a (last 90 days)" in alias.ack_text
     [answer] = seeded.slack.wait_for_response_posts()
-    assert "`happiness` is not one of them" in answer.body["text"] and "`lead-time`" in answer.body["text"]
+    assert answer.url == alias.response_url and "Change failure rate" in answer.body["text"]
 
 
 def test_explain_button_under_a_report_shows_the_changes(seeded: LiveApp) -> None:

@@ -40,6 +40,7 @@ def test_forms_people_type(text: str, kind: str, team: str | None, period: str, 
         ("team-a 30d extra", "Use `/dora [TEAM] [PERIOD]`"),
         ("team-a explain", "/dora TEAM explain METRIC"),
         ("<!channel> *bold*", "is not a team or a period"),
+        ("team-a explain <!channel>", "`&lt;!channel&gt;` is not a metric name"),
     ],
 )
 def test_mistakes_explain_what_is_valid(text: str, says: str) -> None:
