@@ -4,6 +4,7 @@ fake Slack, and what people saw (DMs, modals, results) and what the database kep
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 from typing import Any
@@ -388,3 +389,15 @@ def test_starting_twice_or_closing_nothing_is_explained_privately(live_app: Live
         assert session.scalars(select(SurveyRun.template)).all() == ["pulse"]
     unknown = live_app.driver.command("/pulse", "start team-a nope", user_id=LEAD, channel_id=TEAM_CHANNEL)
     assert unknown.ack_text.startswith(":warning: There is no survey template `nope`. Templates: enps, pulse")
+
+
+def test_no_log_line_at_info_names_who_answered(live_app: LiveApp, caplog: pytest.LogCaptureFixture) -> None:
+    start(live_app)
+    caplog.set_level(logging.INFO)
+    caplog.clear()
+    for member in MEMBERS[:5]:
+        assert answer(live_app, member, 4, "a comment").status == 200
+    live_app.driver.command("/pulse", "close team-a", user_id=LEAD, channel_id=TEAM_CHANNEL)
+    deliver(live_app)
+    logged = "\n".join(f"{r.name}: {r.getMessage()}" for r in caplog.records)
+    assert not [m for m in MEMBERS if m in logged], logged
