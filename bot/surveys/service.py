@@ -305,6 +305,9 @@ def record_response(
 
     Raises ``SurveyNotOpenError``/``NotInvitedError`` (user-facing) or ``InvalidAnswersError``.
     """
+    # The run's row is locked until this answer commits, and closing takes the same lock: an answer
+    # is either in the closed results or refused, never stored beside them with its hash.
+    session.refresh(run, with_for_update=True)
     require_participant(session=session, run=run, slack_id=slack_id, now=now)
     problems = compute.validate_answers(questions_from_data(run.questions), answers, comment)
     if problems:
@@ -471,6 +474,7 @@ def previous_figures(*, session: Session, run: SurveyRun, timezone: str) -> Prev
 
 def close_run(*, session: Session, run: SurveyRun, now: datetime, timezone: str) -> PulseResults:
     """Close a run: compute and keep its results, then cut every link between people and answers."""
+    session.refresh(run, with_for_update=True)  # waits for answers being stored (see record_response)
     if run.status == RunStatus.CLOSED:
         return results_for_run(session=session, run=run, timezone=timezone)
     assert run.id is not None  # a stored run

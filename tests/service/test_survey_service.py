@@ -239,3 +239,22 @@ def test_reminders_skip_those_who_answered_or_skipped_and_respect_their_hours(te
     assert remind_at(utc(2026, 11, 26, 9)) == sorted(set(MEMBERS) - {MEMBERS[1], MEMBERS[2], MEMBERS[3]})
     assert remind_at(utc(2026, 11, 26, 15)) == [MEMBERS[1]]
     assert remind_at(utc(2026, 11, 27, 7)) == []  # two each at most
+
+
+def test_an_answer_racing_the_close_is_refused_not_stored_beside_the_results(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        apply_survey_teams(session)
+        run_id = open_pulse(session, OPENED).id
+        for member in MEMBERS[:5]:
+            answer(session, session.get(SurveyRun, run_id), member, pulse_answers(3), OPENED)
+    with session_scope(engine) as late:
+        stale = late.get(SurveyRun, run_id)  # loaded while the run is still open
+        assert stale is not None and stale.status == "open"
+        late.commit()
+        with session_scope(engine) as closing:
+            close(closing, closing.get(SurveyRun, run_id), OPENED + timedelta(days=1))
+        with pytest.raises(service.SurveyNotOpenError):
+            answer(late, stale, MEMBERS[6], pulse_answers(5), OPENED + timedelta(days=1))
+    with session_scope(engine) as session:
+        rows = session.scalars(select(SurveyResponse)).all()
+        assert len(rows) == 5 and all(r.respondent_hash is None for r in rows)
