@@ -24,7 +24,11 @@ SLASH_COMMANDS = (
         "Your team's DORA metrics: deployment frequency, lead time, failure rate, recovery",
         "[team] [30d|90d|quarter] · TEAM explain METRIC · help",
     ),
-    ("/pulse", "Pulse survey results for your team (only above the anonymity threshold)", "[team]"),
+    (
+        "/pulse",
+        "Anonymous pulse surveys: your team's results (only above the anonymity threshold); leads start one",
+        "[team] · start TEAM [template] · close TEAM · templates · help",
+    ),
     ("/reviews", "The review queue: pull requests waiting, oldest first", "[team|me]"),
 )
 

@@ -50,6 +50,7 @@ from bot.settings import Settings
 JOB_MODULES: tuple[str, ...] = (
     "bot.outbox.scheduled",
     "bot.scheduler.scheduled",
+    "bot.surveys.scheduled",
 )
 
 _JOB_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")

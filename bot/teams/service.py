@@ -8,6 +8,7 @@ from sqlmodel import col, select
 
 from bot.db import utcnow
 from bot.errors import UserFacingError
+from bot.surveys.service import sync_config_templates
 from bot.teams.config import PersonConfig, TeamConfig, TeamsConfig
 from bot.teams.models import Person, Team, TeamMember, TeamRepo, TeamService
 
@@ -57,6 +58,7 @@ def apply_config(*, session: Session, config: TeamsConfig) -> dict[str, int]:
             TeamMember(team_id=team.id, person_id=person_ids[m], role="lead" if m in team.leads else "member")
             for m in dict.fromkeys(team.members)
         )
+    sync_config_templates(session=session, templates=config.survey_templates)
     removed = [team_id for team_id in existing if team_id not in config.teams]
     for team_id in removed:
         session.execute(delete(TeamRepo).where(col(TeamRepo.team_id) == team_id))
@@ -161,3 +163,20 @@ def team_for_command(
             "(A team's `channel:` in teams.yml makes it this channel's default.)"
         )
     return team
+
+
+def timezones_of(*, session: Session, slack_ids: list[str]) -> dict[str, str | None]:
+    """Each person's own time zone where known (``teams.yml`` or Slack), by Slack id."""
+    rows = session.execute(select(Person.slack_id, Person.timezone).where(Person.slack_id.in_(slack_ids)))  # type: ignore[attr-defined]
+    found: dict[str, str | None] = dict.fromkeys(slack_ids)
+    found.update({slack_id: tz for slack_id, tz in rows})
+    return found
+
+
+def set_timezone(*, session: Session, slack_id: str, timezone: str) -> None:
+    """Remember a person's Slack time zone unless ``teams.yml`` already gives one."""
+    person = person_by_slack_id(session=session, slack_id=slack_id)
+    if person is not None and person.timezone is None:
+        person.timezone = timezone
+        session.add(person)
+        session.flush()

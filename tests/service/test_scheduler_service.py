@@ -173,7 +173,17 @@ def test_jobs_list_shows_every_built_in_job(
     assert main(["jobs", "list"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["ID", "TRIGGER", "NEXT", "RUN", "DESCRIPTION"]
-    assert [line.split()[0] for line in out[1:]] == build_registry().ids() == ["housekeeping", "outbox-sweep"]
+    assert (
+        [line.split()[0] for line in out[1:]]
+        == build_registry().ids()
+        == [
+            "housekeeping",
+            "outbox-sweep",
+            "survey-close",
+            "survey-open",
+            "survey-remind",
+        ]
+    )
     assert "interval[0:01:00]" in out[2] and "(not scheduled yet)" in out[2]
     service.start_scheduler(Settings(database_url=db_url), engine).shutdown()
     assert main(["jobs", "list"]) == 0
@@ -186,7 +196,10 @@ def test_jobs_run_unknown_id_is_one_actionable_line(
     monkeypatch.setenv("DATABASE_URL", db_url)
     assert main(["jobs", "run", "digest"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == ("sei-bot: unknown job 'digest': known jobs are housekeeping, outbox-sweep (see `sei-bot jobs list`)")
+    assert err == (
+        "sei-bot: unknown job 'digest': known jobs are housekeeping, outbox-sweep, survey-close, survey-open, "
+        "survey-remind (see `sei-bot jobs list`)"
+    )
 
 
 def test_jobs_run_housekeeping_forgets_old_event_ids(
@@ -228,7 +241,7 @@ def test_start_all_runs_the_scheduler_and_the_sender_until_stopped(
     with session_scope(engine) as s:
         outbox.enqueue(session=s, key="m", method="dm", channel="U1", payload={"text": "your survey"})
     fake_slack.wait_for("chat.postMessage", timeout=10)
-    assert sorted(_stored(engine)) == ["housekeeping", "outbox-sweep"]
+    assert sorted(_stored(engine)) == build_registry().ids()
     background.stop_all()
     for t in threads:
         t.join(timeout=10)
