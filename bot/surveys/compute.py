@@ -305,4 +305,3 @@ def visible_slices(slices: Mapping[str, int], threshold: int) -> set[str]:
         if hidden_total == 0 or is_visible(hidden_total, threshold) or not shown:
             return shown
         shown.remove(min(shown, key=lambda name: (slices[name], name)))
-
