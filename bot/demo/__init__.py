@@ -1,0 +1,1 @@
+"""The offline demo: seeded realistic data (``generator``) and what the bot answers about it."""
