@@ -10,7 +10,9 @@ from __future__ import annotations
 import importlib
 import logging
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -27,6 +29,9 @@ from bot.ingest.models import SlackEventSeen
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# Threads for lazy listeners: about the cores a process gets (2 gave acks a lower p99 than 4 under load).
+LAZY_WORKERS = 2
 
 BOT_SCOPES = [
     "commands",
@@ -70,6 +75,35 @@ def _oauth_settings(settings: Settings, engine: Engine) -> OAuthSettings | None:
     )
 
 
+def tell_user_about_error(error: Exception, body: dict[str, Any], respond: Any, logger: logging.Logger) -> None:
+    """Known errors become a friendly ephemeral message; anything else gets a reference and the traceback logged."""
+    if isinstance(error, UserFacingError):
+        message = str(error)
+    else:
+        ref = uuid.uuid4().hex[:8]
+        logger.exception("unhandled error (ref %s)", ref, exc_info=error)
+        message = f":warning: Something went wrong on our side (ref `{ref}`). It has been logged."
+    if body.get("response_url"):
+        try:
+            respond(text=message, response_type="ephemeral", replace_original=False)
+        except Exception:  # the response_url may have expired; the log keeps the details
+            logger.warning("could not tell the user about the error", exc_info=True)
+
+
+@contextmanager
+def errors_told_to_user(body: dict[str, Any], respond: Any, logger: logging.Logger) -> Iterator[None]:
+    """The app-wide error handling, for lazy listeners (Bolt only logs what they raise)::
+
+    def handle_x(body, respond, logger):
+        with errors_told_to_user(body, respond, logger):
+            ...
+    """
+    try:
+        yield
+    except Exception as error:
+        tell_user_about_error(error, body, respond, logger)
+
+
 def create_app(settings: Settings, *, engine: Engine | None = None) -> App:
     """Build the Bolt app with every listener registered once."""
     engine = engine or get_engine(settings.database_url)
@@ -82,11 +116,22 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> App:
         oauth_settings=oauth,
         token_verification_enabled=False,
         request_verification_enabled=True,
-        # Listeners and lazy work share this pool; Bolt's default of 5 queues up under bursts.
+        # Acks run in this pool; Bolt's default of 5 queues up under bursts.
         listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="bolt"),
         raise_error_for_unhandled_request=False,
         process_before_response=False,
     )
+
+    # Lazy work (reports, charts, fan-outs) gets its own small pool. Sharing the ack pool, a burst of
+    # slow lazy tasks queued new acks behind them, and dozens of CPU-bound threads fighting for the
+    # GIL made acks miss Slack's 3 s (BENCHMARKS.md, dora_ack). Queued here, it waits its turn.
+    app.listener_runner.lazy_listener_runner.executor = ThreadPoolExecutor(  # type: ignore[attr-defined]
+        max_workers=LAZY_WORKERS, thread_name_prefix="bolt-lazy"
+    )
+
+    # Bolt deep-copies the context for lazy listeners and silently drops what cannot be copied, such
+    # as the engine. The engine is process-wide and thread-safe: its "copy" is the engine itself.
+    engine.__deepcopy__ = lambda memo: engine  # type: ignore[attr-defined]
 
     @app.middleware
     def inject_services(context: Any, next: Any) -> None:
@@ -107,19 +152,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> App:
         next()
         return None
 
-    @app.error
-    def handle_errors(error: Exception, body: dict[str, Any], respond: Any, logger: logging.Logger) -> None:
-        if isinstance(error, UserFacingError):
-            message = str(error)
-        else:
-            ref = uuid.uuid4().hex[:8]
-            logger.exception("unhandled error (ref %s)", ref, exc_info=error)
-            message = f":warning: Something went wrong on our side (ref `{ref}`). It has been logged."
-        if body.get("response_url"):
-            try:
-                respond(text=message, response_type="ephemeral", replace_original=False)
-            except Exception:  # the response_url may have expired; the log keeps the details
-                logger.warning("could not tell the user about the error", exc_info=True)
+    app.error(tell_user_about_error)
 
     for module_name in HANDLER_MODULES:
         importlib.import_module(module_name).register(app)

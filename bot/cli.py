@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repo", action="append", help="OWNER/NAME (repeatable; default: every configured repo)")
     p.add_argument("--since", default="90d", help="how far back: 90d, 12w, or a date (default 90d)")
     p.add_argument("--no-progress", action="store_true", help="plain log lines instead of a progress bar")
-    p.set_defaults(func="bot.ingest.cli:cmd_sync_github")
+    p.set_defaults(func="bot.ingest.backfill_cli:cmd_sync_github")
 
     ingest = sub.add_parser("ingest", help="the raw event log").add_subparsers(dest="ingest_cmd")
     ingest.required = True
@@ -116,7 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for noisy in ("httpx", "alembic.runtime.plugins", "apscheduler.scheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = get_settings()
         return int(_resolve(args.func)(args, settings) or 0)

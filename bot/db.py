@@ -59,6 +59,29 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def insert_ignore(*, session: Session, table: Any, values: dict[str, Any]) -> bool:
+    """Insert one row unless it collides with a unique key; True when this call inserted it.
+
+    ``INSERT … ON CONFLICT DO NOTHING`` on PostgreSQL and SQLite: under concurrent inserts of the
+    same key exactly one wins and the others wait for it, then do nothing (no IntegrityError, and
+    the surrounding transaction stays usable).
+    """
+    table = getattr(table, "__table__", table)
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt: Any = pg_insert(table).values(**values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing()
+    else:  # pragma: no cover - sei-bot runs on PostgreSQL and SQLite only
+        raise NotImplementedError(f"insert_ignore does not support {dialect}")
+    # RETURNING tells what happened on both dialects (rowcount is -1 when PostgreSQL returns rows).
+    return session.execute(stmt.returning(*table.primary_key.columns)).first() is not None
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -131,8 +154,10 @@ def import_all_models() -> MetaData:
     """Import every table module so the metadata is complete; returns it."""
     import bot.delivery.models
     import bot.ingest.models
+    import bot.ingest.sync_models
     import bot.outbox.models
     import bot.platform_tables
+    import bot.providers.models
     import bot.surveys.models
     import bot.teams.models  # noqa: F401
 

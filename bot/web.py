@@ -42,6 +42,12 @@ Handler = Callable[[Request, Services], Response]
 # (rule, methods, "module:function"); the owning package implements the function.
 ROUTES: list[tuple[str, tuple[str, ...], str]] = [
     ("/healthz", ("GET", "HEAD"), "bot.web:handle_healthz"),
+    ("/webhooks/github", ("POST",), "bot.ingest.http:handle_github_webhook"),
+    ("/webhooks/gitlab", ("POST",), "bot.ingest.http:handle_gitlab_webhook"),
+    ("/webhooks/pagerduty", ("POST",), "bot.ingest.http:handle_pagerduty_webhook"),
+    ("/webhooks/opsgenie", ("POST",), "bot.ingest.http:handle_opsgenie_webhook"),
+    ("/api/v1/deployments", ("POST",), "bot.ingest.http:handle_api_deployments"),
+    ("/api/v1/incidents", ("POST",), "bot.ingest.http:handle_api_incidents"),
 ]
 
 

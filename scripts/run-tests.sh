@@ -4,7 +4,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${VENV:-.venv}/bin
-"$BIN/ruff" check bot tests bench || exit 1
+if [ -z "${SKIP_STATIC:-}" ]; then
+  "$BIN/ruff" check bot tests bench || exit 1
+  "$BIN/ruff" format --check bot tests bench || exit 1
+  "$BIN/mypy" || exit 1
+fi
 "$BIN/python" -m pytest --cov=bot --cov-report=term "$@"
 status=$?
 if [ "$status" -eq 5 ]; then

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from bot.db import dispose_engines, import_all_models, make_engine, session_scope
 from bot.migrate import upgrade
 from bot.settings import get_settings
-from tests.fakes.live_app import TEAMS_YML, LiveApp, live_settings, run_live_app
+from tests.factories import TEAMS_YML
+from tests.fakes.live_app import LiveApp, live_settings, run_live_app
 from tests.fakes.slack_api import FakeSlack
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"

@@ -230,3 +230,13 @@ def upsert_pipeline_run(*, session: Session, uid: str, **fields: Any) -> Pipelin
     session.add(row)
     session.flush()
     return row
+
+
+def remove_incident(*, session: Session, uid: str) -> bool:
+    """Delete an incident that turned out not to be one (label removed, issue deleted); True if it existed."""
+    row = _one(session, Incident, uid=uid)
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    return True

@@ -17,5 +17,5 @@ def handle_ignored_event(event: dict[str, Any]) -> None:
 
 def register(app: App) -> None:
     """Register no-op listeners so subscribed events are acknowledged."""
-    for event_type in ("app_uninstalled", "tokens_revoked", "member_joined_channel"):
+    for event_type in ("app_home_opened", "app_uninstalled", "tokens_revoked", "member_joined_channel"):
         app.event(event_type)(handle_ignored_event)

@@ -527,14 +527,16 @@ def detect_failures(
             continue
         kind = "reverted" if is_revert(change) else "hotfixed"
         for target in targets:
-            d = change_sets.first_deployment.get(target.key)
-            if d is None or d.uid == fix_deploy.uid:
+            shipped_by = change_sets.first_deployment.get(target.key)
+            if shipped_by is None or shipped_by.uid == fix_deploy.uid:
                 continue
-            gap = fix_deploy.finished_at - d.finished_at
-            if timedelta(0) < gap <= window:
+            delay = fix_deploy.finished_at - shipped_by.finished_at
+            if timedelta(0) < delay <= window:
                 name = f"PR #{change.number}" if change.kind == "pr" else (change.sha or "")[:7]
-                reasons[d.uid].append(f"{kind} by {name}, deployed {format_duration(gap.total_seconds())} later")
-                recoveries[d.uid].append((fix_deploy.finished_at, f"{kind[:-1]} deployed"))
+                reasons[shipped_by.uid].append(
+                    f"{kind} by {name}, deployed {format_duration(delay.total_seconds())} later"
+                )
+                recoveries[shipped_by.uid].append((fix_deploy.finished_at, f"{kind[:-1]} deployed"))
 
     failures = {}
     for d in ordered:

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from bot.delivery.models import Commit, Deployment, Incident, PrCommit, PrReview, PullRequest
 from bot.metrics import compute, explain
@@ -53,11 +54,7 @@ class TeamFacts:
 def production_environments(*, session: Session, team: TeamConfig) -> tuple[list[str], list[str]]:
     """``(production, all)`` environment names seen for the team's repositories."""
     seen = sorted(
-        set(
-            session.scalars(
-                select(Deployment.environment).where(Deployment.repo.in_(team.repos)).distinct()  # type: ignore[attr-defined]
-            )
-        )
+        set(session.scalars(select(col(Deployment.environment)).where(col(Deployment.repo).in_(team.repos)).distinct()))
     )
     return [e for e in seen if team.production.is_production(e)], seen
 
@@ -65,9 +62,12 @@ def production_environments(*, session: Session, team: TeamConfig) -> tuple[list
 def _environments(*, session: Session, team: TeamConfig) -> tuple[list[str], list[str], datetime | None]:
     """``production_environments`` and the first successful production deployment's finish, in one query."""
     rows = session.execute(
-        select(Deployment.environment, func.min(Deployment.finished_at).filter(Deployment.status == "success"))
-        .where(Deployment.repo.in_(team.repos))  # type: ignore[attr-defined]
-        .group_by(Deployment.environment)
+        select(
+            col(Deployment.environment),
+            func.min(col(Deployment.finished_at)).filter(col(Deployment.status) == "success"),
+        )
+        .where(col(Deployment.repo).in_(team.repos))
+        .group_by(col(Deployment.environment))
     ).all()
     seen = sorted({environment for environment, _ in rows})
     production = [e for e in seen if team.production.is_production(e)]
@@ -75,32 +75,35 @@ def _environments(*, session: Session, team: TeamConfig) -> tuple[list[str], lis
     return production, seen, first_at
 
 
-def _base_deployments(team: TeamConfig, environments: Sequence[str]):  # type: ignore[no-untyped-def]
+def _base_deployments(team: TeamConfig, environments: Sequence[str]):
     return and_(
-        Deployment.repo.in_(team.repos),  # type: ignore[attr-defined]
-        Deployment.status == "success",
-        Deployment.environment.in_(environments),  # type: ignore[attr-defined]
-        Deployment.finished_at.is_not(None),  # type: ignore[union-attr]
+        col(Deployment.repo).in_(team.repos),
+        col(Deployment.status) == "success",
+        col(Deployment.environment).in_(environments),
+        col(Deployment.finished_at).is_not(None),
     )
 
 
 # What a deployment fact needs of a record.
 _DEPLOYMENT_COLUMNS = (
-    Deployment.uid,
-    Deployment.ext_id,
-    Deployment.repo,
-    Deployment.sha,
-    Deployment.environment,
-    Deployment.started_at,
-    Deployment.finished_at,
-    Deployment.url,
-    Deployment.is_rollback,
-    Deployment.run_key,
+    col(Deployment.uid),
+    col(Deployment.ext_id),
+    col(Deployment.repo),
+    col(Deployment.sha),
+    col(Deployment.environment),
+    col(Deployment.started_at),
+    col(Deployment.finished_at),
+    col(Deployment.url),
+    col(Deployment.is_rollback),
+    col(Deployment.run_key),
 )
 
 
-def _merge_pipeline_records(rows: Iterable[Any]) -> list[DeploymentFact]:
-    """Records of one pipeline run (same ``run_key``) are one deployment, finished with the last."""
+def deployment_facts(rows: Iterable[Any]) -> list[DeploymentFact]:
+    """Deployment records (rows with the columns of ``Deployment``) as facts.
+
+    Records of one pipeline run (same ``run_key``) are one deployment, finished with the last.
+    """
     groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for row in rows:
         groups[(row.repo, row.run_key or f"uid:{row.uid}")].append(row)
@@ -129,22 +132,28 @@ def _histories(
     *, session: Session, team: TeamConfig, environments: Sequence[str], start: datetime, shas: set[str]
 ) -> dict[str, RepoHistory]:
     """Per repository: deployments before ``start``, the highest position they shipped, SHA landings."""
-    position = func.coalesce(PullRequest.merged_at, Commit.landed_at, Deployment.started_at, Deployment.finished_at)
+    position = func.coalesce(
+        col(PullRequest.merged_at), col(Commit.landed_at), col(Deployment.started_at), col(Deployment.finished_at)
+    )
     prior = session.execute(
-        select(Deployment.repo, func.count(), func.max(position))
+        select(col(Deployment.repo), func.count(), func.max(position))
         .select_from(Deployment)
         .outerjoin(
             PullRequest,
-            and_(PullRequest.repo == Deployment.repo, PullRequest.merge_commit_sha == Deployment.sha),
+            and_(
+                col(PullRequest.repo) == col(Deployment.repo), col(PullRequest.merge_commit_sha) == col(Deployment.sha)
+            ),
         )
-        .outerjoin(Commit, and_(Commit.repo == Deployment.repo, Commit.sha == Deployment.sha))
-        .where(_base_deployments(team, environments), Deployment.finished_at < start)
-        .group_by(Deployment.repo)
+        .outerjoin(Commit, and_(col(Commit.repo) == col(Deployment.repo), col(Commit.sha) == col(Deployment.sha)))
+        .where(_base_deployments(team, environments), col(Deployment.finished_at) < start)
+        .group_by(col(Deployment.repo))
     ).all()
     recent_prior = session.execute(
-        select(Deployment.repo, Deployment.sha)
-        .where(_base_deployments(team, environments), Deployment.finished_at < start, Deployment.sha.is_not(None))  # type: ignore[union-attr]
-        .order_by(Deployment.finished_at.desc())  # type: ignore[union-attr]
+        select(col(Deployment.repo), col(Deployment.sha))
+        .where(
+            _base_deployments(team, environments), col(Deployment.finished_at) < start, col(Deployment.sha).is_not(None)
+        )
+        .order_by(col(Deployment.finished_at).desc())
         .limit(PRIOR_SHAS * max(1, len(team.repos)))
     ).all()
     shas = shas | {sha for _, sha in recent_prior if sha}
@@ -154,40 +163,41 @@ def _histories(
         # Two indexed lookups (commits by SHA, then their PRs by id): a join lets SQLite's planner walk
         # every PR of the repositories instead.
         commit_prs = session.execute(
-            select(PrCommit.sha, PrCommit.pr_id).where(PrCommit.sha.in_(sha_list))  # type: ignore[attr-defined]
+            select(col(PrCommit.sha), col(PrCommit.pr_id)).where(col(PrCommit.sha).in_(sha_list))
         ).all()
         merged_prs = {
             pr_id: (repo, merged)
             for pr_id, repo, merged in session.execute(
-                select(PullRequest.id, PullRequest.repo, PullRequest.merged_at).where(
-                    PullRequest.id.in_(sorted({pr_id for _, pr_id in commit_prs})),  # type: ignore[union-attr]
-                    PullRequest.repo.in_(team.repos),  # type: ignore[attr-defined]
-                    PullRequest.merged_at.is_not(None),  # type: ignore[union-attr]
+                select(col(PullRequest.id), col(PullRequest.repo), col(PullRequest.merged_at)).where(
+                    col(PullRequest.id).in_(sorted({pr_id for _, pr_id in commit_prs})),
+                    col(PullRequest.repo).in_(team.repos),
+                    col(PullRequest.merged_at).is_not(None),
                 )
             )
         }
         for sha, pr_id in commit_prs:
             if pr_id in merged_prs:
-                repo, merged = merged_prs[pr_id]
-                positions[repo][sha] = merged
+                repo, pr_merged = merged_prs[pr_id]
+                if pr_merged is not None:
+                    positions[repo][sha] = pr_merged
         # NULL times are skipped here, not in SQL: a condition on landed_at (merged_at) would steer
         # SQLite to the (repo, time) index and a walk over every commit (PR) of the repositories.
         for sha, repo, landed in session.execute(
-            select(Commit.sha, Commit.repo, Commit.landed_at).where(
-                Commit.repo.in_(team.repos),  # type: ignore[attr-defined]
-                Commit.sha.in_(sha_list),  # type: ignore[attr-defined]
+            select(col(Commit.sha), col(Commit.repo), col(Commit.landed_at)).where(
+                col(Commit.repo).in_(team.repos),
+                col(Commit.sha).in_(sha_list),
             )
         ):
             if landed is not None:
                 positions[repo][sha] = landed
-        for sha, repo, merged in session.execute(
-            select(PullRequest.merge_commit_sha, PullRequest.repo, PullRequest.merged_at).where(
-                PullRequest.repo.in_(team.repos),  # type: ignore[attr-defined]
-                PullRequest.merge_commit_sha.in_(sha_list),  # type: ignore[union-attr]
+        for merge_sha, repo, merged in session.execute(
+            select(col(PullRequest.merge_commit_sha), col(PullRequest.repo), col(PullRequest.merged_at)).where(
+                col(PullRequest.repo).in_(team.repos),
+                col(PullRequest.merge_commit_sha).in_(sha_list),
             )
         ):
-            if merged is not None:
-                positions[repo][sha] = merged  # a merge commit lands when its PR merges
+            if merge_sha is not None and merged is not None:
+                positions[repo][merge_sha] = merged  # a merge commit lands when its PR merges
     counts = {repo: (count, highest) for repo, count, highest in prior}
     return {
         repo: RepoHistory(
@@ -204,20 +214,81 @@ def _histories(
 _SEPARATOR = "\x1f"
 # What a change needs of a pull request (loading whole rows would also read and decode the rest).
 _PR_COLUMNS = (
-    PullRequest.id,
-    PullRequest.repo,
-    PullRequest.number,
-    PullRequest.title,
-    PullRequest.body,
-    PullRequest.head_ref,
-    PullRequest.labels,
-    PullRequest.url,
-    PullRequest.author_login,
-    PullRequest.created_at,
-    PullRequest.ready_at,
-    PullRequest.merged_at,
-    PullRequest.merge_commit_sha,
+    col(PullRequest.id),
+    col(PullRequest.repo),
+    col(PullRequest.number),
+    col(PullRequest.title),
+    col(PullRequest.body),
+    col(PullRequest.head_ref),
+    col(PullRequest.labels),
+    col(PullRequest.url),
+    col(PullRequest.author_login),
+    col(PullRequest.created_at),
+    col(PullRequest.ready_at),
+    col(PullRequest.merged_at),
+    col(PullRequest.merge_commit_sha),
 )
+
+
+def first_line(message: str | None) -> str:
+    """A commit message's title."""
+    return (message or "").split("\n", 1)[0].strip()
+
+
+def pr_change(
+    pr: Any, *, first_commit_at: datetime | None, first_review_at: datetime | None, commit_shas: Iterable[str]
+) -> ChangeFact:
+    """A merged pull request (a row with the columns of ``PullRequest``) as a change."""
+    return ChangeFact(
+        key=f"pr:{pr.repo}#{pr.number}",
+        repo=pr.repo,
+        kind="pr",
+        landed_at=pr.merged_at,
+        first_commit_at=first_commit_at or pr.created_at,
+        sha=pr.merge_commit_sha,
+        number=pr.number,
+        title=pr.title or "",
+        body=pr.body or "",
+        head_ref=pr.head_ref,
+        labels=tuple(pr.labels or ()),
+        ready_at=pr.ready_at or pr.created_at,
+        first_review_at=first_review_at,
+        commit_shas=frozenset([*commit_shas, *([pr.merge_commit_sha] if pr.merge_commit_sha else [])]),
+        url=pr.url,
+        author=pr.author_login,
+    )
+
+
+def push_change(commit: Any) -> ChangeFact:
+    """A commit pushed straight to the production branch (a row with the columns of ``Commit``) as a change."""
+    return ChangeFact(
+        key=f"push:{commit.repo}@{commit.sha}",
+        repo=commit.repo,
+        kind="push",
+        landed_at=commit.landed_at,
+        first_commit_at=commit.authored_at or commit.landed_at,
+        sha=commit.sha,
+        title=first_line(commit.message),
+        body=commit.message or "",
+        commit_shas=frozenset({commit.sha}),
+        author=commit.author_login,
+    )
+
+
+def incident_fact(incident: Any, *, end: datetime) -> IncidentFact:
+    """An incident (a row with the columns of ``Incident``) as known at ``end``: resolved later is open."""
+    return IncidentFact(
+        uid=incident.uid,
+        opened_at=incident.opened_at,
+        resolved_at=incident.resolved_at if incident.resolved_at is not None and incident.resolved_at < end else None,
+        repo=incident.repo,
+        service=incident.service,
+        title=incident.title or "",
+        text=incident.text or "",
+        url=incident.url,
+        deployment_ref=incident.deployment_ref,
+        root_cause_sha=incident.root_cause_sha,
+    )
 
 
 def _changes(
@@ -228,29 +299,31 @@ def _changes(
     floor = None if any(f is None for f in floors) else min(f for f in floors if f is not None)
     branch = team.production.branch
     conditions = [
-        PullRequest.repo.in_(team.repos),  # type: ignore[attr-defined]
-        PullRequest.merged_at.is_not(None),  # type: ignore[union-attr]
-        PullRequest.merged_at < end,  # type: ignore[operator]
-        or_(PullRequest.base_ref.is_(None), PullRequest.base_ref == branch),  # type: ignore[union-attr]
+        col(PullRequest.repo).in_(team.repos),
+        col(PullRequest.merged_at).is_not(None),
+        col(PullRequest.merged_at) < end,
+        or_(col(PullRequest.base_ref).is_(None), col(PullRequest.base_ref) == branch),
     ]
     if floor is not None:
-        conditions.append(PullRequest.merged_at > floor)  # type: ignore[operator]
+        conditions.append(col(PullRequest.merged_at) > floor)
     # Each PR with its first commit, its commits' SHAs and its first review by someone other than the
     # author or a bot, looked up per PR through the pr_id indexes: one query, one row per change.
-    first_commit = select(func.min(PrCommit.authored_at)).where(PrCommit.pr_id == PullRequest.id).scalar_subquery()
+    first_commit = (
+        select(func.min(col(PrCommit.authored_at))).where(col(PrCommit.pr_id) == col(PullRequest.id)).scalar_subquery()
+    )
     commit_shas = (
-        select(func.aggregate_strings(PrCommit.sha, _SEPARATOR))
-        .where(PrCommit.pr_id == PullRequest.id)
+        select(func.aggregate_strings(col(PrCommit.sha), _SEPARATOR))
+        .where(col(PrCommit.pr_id) == col(PullRequest.id))
         .scalar_subquery()
     )
     first_review = (
-        select(func.min(PrReview.submitted_at))
+        select(func.min(col(PrReview.submitted_at)))
         .where(
-            PrReview.pr_id == PullRequest.id,
-            PrReview.reviewer_is_bot.is_(False),  # type: ignore[attr-defined]
-            or_(PrReview.reviewer_login.is_(None), PrReview.reviewer_login != PullRequest.author_login),  # type: ignore[union-attr]
-            ~func.coalesce(PrReview.reviewer_login, "").like("%[bot]"),
-            PrReview.state != "dismissed",
+            col(PrReview.pr_id) == col(PullRequest.id),
+            col(PrReview.reviewer_is_bot).is_(False),
+            or_(col(PrReview.reviewer_login).is_(None), col(PrReview.reviewer_login) != col(PullRequest.author_login)),
+            ~func.coalesce(col(PrReview.reviewer_login), "").like("%[bot]"),
+            col(PrReview.state) != "dismissed",
         )
         .scalar_subquery()
     )
@@ -268,26 +341,11 @@ def _changes(
         if pr.merge_commit_sha:
             merge_shas.add(pr.merge_commit_sha)
         changes.append(
-            ChangeFact(
-                key=f"pr:{pr.repo}#{pr.number}",
-                repo=pr.repo,
-                kind="pr",
-                landed_at=pr.merged_at,
-                first_commit_at=pr.first_commit_at or pr.created_at,
-                sha=pr.merge_commit_sha,
-                number=pr.number,
-                title=pr.title or "",
-                body=pr.body or "",
-                head_ref=pr.head_ref,
-                labels=tuple(pr.labels or ()),
-                ready_at=pr.ready_at or pr.created_at,
+            pr_change(
+                pr,
+                first_commit_at=pr.first_commit_at,
                 first_review_at=pr.first_review_at,
-                commit_shas=frozenset(
-                    (pr.commit_shas.split(_SEPARATOR) if pr.commit_shas else [])
-                    + ([pr.merge_commit_sha] if pr.merge_commit_sha else [])
-                ),
-                url=pr.url,
-                author=pr.author_login,
+                commit_shas=pr.commit_shas.split(_SEPARATOR) if pr.commit_shas else (),
             )
         )
     changes.extend(
@@ -299,14 +357,14 @@ def _changes(
 
 
 _COMMIT_COLUMNS = (
-    Commit.repo,
-    Commit.sha,
-    Commit.branch,
-    Commit.authored_at,
-    Commit.landed_at,
-    Commit.push_key,
-    Commit.author_login,
-    Commit.message,
+    col(Commit.repo),
+    col(Commit.sha),
+    col(Commit.branch),
+    col(Commit.authored_at),
+    col(Commit.landed_at),
+    col(Commit.push_key),
+    col(Commit.author_login),
+    col(Commit.message),
 )
 
 
@@ -334,14 +392,14 @@ def _direct_pushes(
     merge commits of the loaded PRs); only the rest are looked up, by SHA.
     """
     conditions = [
-        Commit.repo.in_(team.repos),  # type: ignore[attr-defined]
-        Commit.landed_at.is_not(None),  # type: ignore[union-attr]
-        Commit.landed_at < end,  # type: ignore[operator]
-        or_(Commit.branch.is_(None), Commit.branch == team.production.branch),  # type: ignore[union-attr]
+        col(Commit.repo).in_(team.repos),
+        col(Commit.landed_at).is_not(None),
+        col(Commit.landed_at) < end,
+        or_(col(Commit.branch).is_(None), col(Commit.branch) == team.production.branch),
     ]
     if floor is not None:
-        conditions.append(Commit.landed_at > floor)  # type: ignore[operator]
-    landed = session.execute(select(Commit.sha, Commit.push_key).where(*conditions)).all()
+        conditions.append(col(Commit.landed_at) > floor)
+    landed = session.execute(select(col(Commit.sha), col(Commit.push_key)).where(*conditions)).all()
 
     def pushes_of(shas: set[str], rows: Iterable[Any]) -> set[str]:
         # A push (not a compare range) that carries a PR's merge commit is that PR's: merge or rebase.
@@ -351,15 +409,15 @@ def _direct_pushes(
     unknown = {r.sha for r in landed if r.sha not in merge_shas and r.push_key not in pr_pushes}
     if not unknown:
         return []
-    commits = []
+    commits: list[Any] = []
     known_merge = set(merge_shas)
     for chunk in _chunks(unknown):
-        commits += session.execute(select(*_COMMIT_COLUMNS).where(*conditions, Commit.sha.in_(chunk))).all()  # type: ignore[attr-defined]
+        commits += session.execute(select(*_COMMIT_COLUMNS).where(*conditions, col(Commit.sha).in_(chunk))).all()
         known_merge.update(
             session.scalars(
-                select(PullRequest.merge_commit_sha).where(
-                    PullRequest.repo.in_(team.repos),  # type: ignore[attr-defined]
-                    PullRequest.merge_commit_sha.in_(chunk),  # type: ignore[union-attr]
+                select(col(PullRequest.merge_commit_sha)).where(
+                    col(PullRequest.repo).in_(team.repos),
+                    col(PullRequest.merge_commit_sha).in_(chunk),
                 )
             )
         )
@@ -367,51 +425,36 @@ def _direct_pushes(
     left = [c for c in commits if c.sha not in known_merge and c.push_key not in pr_pushes]
     known_pr_commits: set[str] = set()
     for chunk in _chunks({c.sha for c in left}):
-        known_pr_commits.update(session.scalars(select(PrCommit.sha).where(PrCommit.sha.in_(chunk))))  # type: ignore[attr-defined]
+        known_pr_commits.update(session.scalars(select(col(PrCommit.sha)).where(col(PrCommit.sha).in_(chunk))))
     pr_commit_keys: set[tuple[datetime, str]] = set()
     for chunk in _chunks({c.authored_at for c in left if c.authored_at is not None}):
         pr_commit_keys.update(
-            (at, (message or "").split("\n", 1)[0].strip())
+            (at, first_line(message))
             for at, message in session.execute(
-                select(PrCommit.authored_at, PrCommit.message)
-                .join(PullRequest, PullRequest.id == PrCommit.pr_id)
-                .where(*pr_conditions, PrCommit.authored_at.in_(chunk))  # type: ignore[attr-defined]
+                select(col(PrCommit.authored_at), col(PrCommit.message))
+                .join(PullRequest, col(PullRequest.id) == col(PrCommit.pr_id))
+                .where(*pr_conditions, col(PrCommit.authored_at).in_(chunk))
             )
         )
-    changes = []
-    for c in left:
-        title = (c.message or "").split("\n", 1)[0].strip()
-        if c.sha in known_pr_commits or (c.authored_at is not None and (c.authored_at, title) in pr_commit_keys):
-            continue
-        assert c.landed_at is not None
-        changes.append(
-            ChangeFact(
-                key=f"push:{c.repo}@{c.sha}",
-                repo=c.repo,
-                kind="push",
-                landed_at=c.landed_at,
-                first_commit_at=c.authored_at or c.landed_at,
-                sha=c.sha,
-                title=title,
-                body=c.message or "",
-                commit_shas=frozenset({c.sha}),
-                author=c.author_login,
-            )
-        )
-    return changes
+    return [
+        push_change(c)
+        for c in left
+        if c.sha not in known_pr_commits
+        and (c.authored_at is None or (c.authored_at, first_line(c.message)) not in pr_commit_keys)
+    ]
 
 
 _INCIDENT_COLUMNS = (
-    Incident.uid,
-    Incident.opened_at,
-    Incident.resolved_at,
-    Incident.repo,
-    Incident.service,
-    Incident.title,
-    Incident.text,
-    Incident.url,
-    Incident.deployment_ref,
-    Incident.root_cause_sha,
+    col(Incident.uid),
+    col(Incident.opened_at),
+    col(Incident.resolved_at),
+    col(Incident.repo),
+    col(Incident.service),
+    col(Incident.title),
+    col(Incident.text),
+    col(Incident.url),
+    col(Incident.deployment_ref),
+    col(Incident.root_cause_sha),
 )
 
 
@@ -420,27 +463,13 @@ def _incidents(
 ) -> list[IncidentFact]:
     """The team's incidents opened in ``[start, end)``, plus any naming one of its deployments."""
     services = [*team.incidents.pagerduty_services, *team.incidents.opsgenie_teams, *team.incidents.services]
-    owner = or_(Incident.repo.in_(team.repos), Incident.service.in_(services or [""]))  # type: ignore[union-attr]
-    linked = Incident.deployment_ref.in_(sorted(deployment_refs)) if deployment_refs else None  # type: ignore[union-attr]
+    owner = or_(col(Incident.repo).in_(team.repos), col(Incident.service).in_(services or [""]))
+    linked = col(Incident.deployment_ref).in_(sorted(deployment_refs)) if deployment_refs else None
     condition = owner if linked is None else or_(owner, linked)
     rows = session.execute(
-        select(*_INCIDENT_COLUMNS).where(condition, Incident.opened_at >= start, Incident.opened_at < end)  # type: ignore[operator]
+        select(*_INCIDENT_COLUMNS).where(condition, col(Incident.opened_at) >= start, col(Incident.opened_at) < end)
     )
-    return [
-        IncidentFact(
-            uid=i.uid,
-            opened_at=i.opened_at,
-            resolved_at=i.resolved_at if i.resolved_at is not None and i.resolved_at < end else None,
-            repo=i.repo,
-            service=i.service,
-            title=i.title or "",
-            text=i.text or "",
-            url=i.url,
-            deployment_ref=i.deployment_ref,
-            root_cause_sha=i.root_cause_sha,
-        )
-        for i in rows
-    ]
+    return [incident_fact(i, end=end) for i in rows]
 
 
 def load_facts(*, session: Session, team: TeamConfig, start: datetime, end: datetime) -> TeamFacts:
@@ -449,11 +478,11 @@ def load_facts(*, session: Session, team: TeamConfig, start: datetime, end: date
     rows = session.execute(
         select(*_DEPLOYMENT_COLUMNS).where(
             _base_deployments(team, environments),
-            Deployment.finished_at >= start,  # type: ignore[operator]
-            Deployment.finished_at < end,  # type: ignore[operator]
+            col(Deployment.finished_at) >= start,
+            col(Deployment.finished_at) < end,
         )
     ).all()
-    deployments = _merge_pipeline_records(rows)
+    deployments = deployment_facts(rows)
     histories = _histories(
         session=session,
         team=team,

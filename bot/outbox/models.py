@@ -19,7 +19,12 @@ class OutboxMessage(SQLModel, table=True):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_not_before", "status", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbox_status_not_before", "status", "not_before"),
+        # The claim looks at a row's bucket: its earlier waiting rows, its live claims, its last send.
+        Index("ix_outbox_channel_status_not_before", "channel", "status", "not_before"),
+        Index("ix_outbox_channel_sent_at", "channel", "sent_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=300, unique=True)

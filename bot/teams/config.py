@@ -280,6 +280,17 @@ class SurveyTemplateConfig(_Strict):
     title: str = Field(min_length=1, max_length=150)
     questions: list[QuestionConfig] = Field(min_length=1, max_length=20)
 
+    @field_validator("questions")
+    @classmethod
+    def _unique_ids(cls, value: list[QuestionConfig]) -> list[QuestionConfig]:
+        ids = [q.id for q in value]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"question ids must be unique; repeated: {', '.join(repeated)}")
+        if all(q.kind == "text" for q in value):
+            raise ValueError("a survey needs at least one question answered on a scale (kind scale or enps)")
+        return value
+
 
 class Defaults(_Strict):
     """Values every team inherits unless it sets its own."""

@@ -1,7 +1,7 @@
 """Indexes for team reports: incidents by the deployment they name; earlier deployments and SHA landings from indexes alone.
 
 Revision ID: 0601
-Revises: 0001
+Revises: 0301
 Create Date: 2026-11-22
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0601"
-down_revision: str | None = "0001"
+down_revision: str | None = "0301"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -8,8 +8,9 @@ Used through the ``live_app`` fixture of ``tests/conftest.py``::
         with live_app.session() as session: ...                  # the same database the app uses
 
 Teams come from the ``teams_yml`` fixture (override it in a test module for other teams). The
-server is waitress, as in production (``sei-bot serve``); stopping it waits for the Bolt listener
-pool, so lazy work cannot outlive the test.
+server is waitress, as in production (``sei-bot serve``). ``live_app.stop()`` (also at teardown)
+waits for the Bolt listener pool, so lazy work cannot outlive the test; call it before asserting
+that something was *not* sent.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -29,31 +31,11 @@ from bot.settings import Settings
 from bot.teams.config import parse_teams_yaml
 from bot.teams.service import apply_config
 from bot.web import WebApp, create_wsgi_app
+from tests.factories import TEAMS_YML
 from tests.fakes.driver import SlackDriver
 from tests.fakes.slack_api import FakeSlack
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # Slack's documentation example
-
-TEAMS_YML = """\
-teams:
-  team-a:
-    name: Team A
-    channel: C0123ABCD
-    timezone: Europe/Berlin
-    repos: [acme/api, acme/web]
-    members: [U01AAAAAAA, U01BBBBBBB]
-    leads: [U01AAAAAAA]
-    incidents: {services: [checkout]}
-  team-b:
-    name: Team B
-    channel: C0456EFGH
-    repos: [acme/mobile]
-    members: [U01CCCCCCC]
-people:
-  - {slack: U01AAAAAAA, github: alice, email: alice@example.com}
-  - {slack: U01BBBBBBB, github: bob, email: bob@example.com}
-  - {slack: U01CCCCCCC, github: carol, email: carol@example.com}
-"""
 
 
 @dataclass
@@ -66,12 +48,33 @@ class LiveApp:
     slack: FakeSlack
     driver: SlackDriver
     wsgi: WebApp
+    server: Any = field(repr=False, default=None)
+    thread: threading.Thread | None = field(repr=False, default=None)
+    stopping: threading.Event = field(repr=False, default_factory=threading.Event)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A committed unit of work on the app's database (seed rows, read results)."""
         with session_scope(self.engine) as session:
             yield session
+
+    def stop(self) -> None:
+        """Stop serving and wait for every lazy listener to finish; then assert on what was (not) sent."""
+        if self.server is None:
+            return
+        self.driver.close()
+        # Leave the socket loop first: closing sockets under a running select() fails with EBADF.
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+        self.server.task_dispatcher.shutdown()
+        wasyncore.close_all(self.server._map)
+        if self.wsgi.services.bolt is not None:
+            # Let listeners and lazy listeners finish before the fake Slack goes away.
+            runner = self.wsgi.services.bolt.listener_runner
+            runner.listener_executor.shutdown(wait=True)
+            runner.lazy_listener_runner.executor.shutdown(wait=True)  # type: ignore[attr-defined]
+        self.server = None
 
 
 def live_settings(slack: FakeSlack, database_url: str, **overrides: object) -> Settings:
@@ -97,17 +100,18 @@ def run_live_app(
             apply_config(session=session, config=parse_teams_yaml(teams_yml))
     wsgi = create_wsgi_app(settings, engine=engine)
     server = create_server(wsgi, host="127.0.0.1", port=0, threads=threads, ident="sei-bot-test")
-    thread = threading.Thread(target=server.run, name="live-app", daemon=True)
+    stopping = threading.Event()
+
+    def serve() -> None:
+        while not stopping.is_set():
+            wasyncore.loop(timeout=0.05, map=server._map, use_poll=True, count=1)  # type: ignore[union-attr]
+
+    thread = threading.Thread(target=serve, name="live-app", daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]
     driver = SlackDriver(url, signing_secret=SIGNING_SECRET, slack=slack, team_id=slack.team_id)
+    app = LiveApp(url, settings, engine, slack, driver, wsgi, server, thread, stopping)
     try:
-        yield LiveApp(url=url, settings=settings, engine=engine, slack=slack, driver=driver, wsgi=wsgi)
+        yield app
     finally:
-        driver.close()
-        server.task_dispatcher.shutdown()
-        wasyncore.close_all(server._map)  # type: ignore[union-attr]
-        thread.join(timeout=5)
-        if wsgi.services.bolt is not None:
-            # Lazy listeners run in this pool; let them finish before the fake Slack goes away.
-            wsgi.services.bolt.listener_runner.listener_executor.shutdown(wait=True)
+        app.stop()

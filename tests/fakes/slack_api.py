@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from tests.fakes.block_kit import message_problems, view_problems
@@ -142,6 +142,13 @@ def _load_examples(fixtures_dir: Path) -> dict[str, dict[str, Any]]:
     return examples
 
 
+class _QuietHandler(WSGIRequestHandler):
+    """No access log: tests assert on ``calls``, and benchmarks should not pay for logging."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 class SlackApiError(Exception):
     """Raised inside a method handler to answer ``{"ok": false, "error": code}``."""
 
@@ -181,7 +188,7 @@ class FakeSlack:
 
     def start(self) -> FakeSlack:
         """Serve on a random local port in a background thread."""
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
+        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-slack", daemon=True)
         self._thread.start()
         return self

@@ -1,0 +1,1 @@
+"""Charts as PNG bytes, drawn with matplotlib's object API on the Agg backend (never pyplot)."""
