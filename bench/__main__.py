@@ -1,15 +1,18 @@
 """``python -m bench [NAME ...]`` (``make bench``): run benchmarks and append their results to BENCHMARKS.md.
 
 Every module of this package with a ``run() -> str`` function is a benchmark; ``run`` returns a
-Markdown section. The machine is small and noisy, so each benchmark measures a baseline in the
-same run and reports both.
+Markdown section; options after a single name go to its ``run(options)`` (``python -m bench metrics
+--db sqlite --scale 0.05``). The machine is small and noisy, so each benchmark measures a baseline in
+the same run and reports both.
 """
 
 from __future__ import annotations
 
 import importlib
+import itertools
 import pkgutil
 import platform
+import shlex
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +32,12 @@ def available() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    names = argv or available()
+    named = list(itertools.takewhile(lambda arg: not arg.startswith("-"), argv))
+    options = argv[len(named) :]
+    if options and len(named) != 1:
+        print("options follow exactly one benchmark name, e.g. `python -m bench metrics --db sqlite`", file=sys.stderr)
+        return 2
+    names = named or available()
     unknown = sorted(set(names) - set(available()))
     if unknown:
         print(f"unknown benchmark(s) {', '.join(unknown)}; available: {', '.join(available())}", file=sys.stderr)
@@ -38,8 +46,10 @@ def main(argv: list[str]) -> int:
     machine = f"{platform.python_implementation()} {platform.python_version()}, {platform.machine()}"
     for name in names:
         print(f"== {name}", file=sys.stderr)
-        section = importlib.import_module(f"bench.{name}").run()
-        block = f"\n## {name} ({stamp}, {machine})\n\nReproduce: `.venv/bin/python -m bench {name}`\n\n{section}\n"
+        module = importlib.import_module(f"bench.{name}")
+        section = module.run(options) if options else module.run()
+        command = shlex.join([".venv/bin/python", "-m", "bench", name, *options])
+        block = f"\n## {name} ({stamp}, {machine})\n\nReproduce: `{command}`\n\n{section}\n"
         print(block)
         if not RESULTS.exists():
             RESULTS.write_text("# Benchmarks\n\nAppended by `python -m bench`; newest last.\n")
