@@ -314,27 +314,6 @@ class Failure:
         return max(0.0, (self.recovered_at - self.deployment.finished_at).total_seconds())
 
 
-class _ShaIndex:
-    """SHAs of deployments, sorted, so that ``_sha_match`` prefixes are found by bisection."""
-
-    def __init__(self, pairs: Iterable[tuple[str, str]]):
-        entries = sorted((sha.lower(), uid) for sha, uid in pairs if sha)
-        self.shas = [sha for sha, _ in entries]
-        self.uids = [uid for _, uid in entries]
-
-    def matching(self, candidate: str) -> set[str]:
-        """Uids whose SHAs start with ``candidate`` (seven characters at least), like ``_sha_match``."""
-        candidate = candidate.lower()
-        found: set[str] = set()
-        if len(candidate) < 7:
-            return found
-        i = bisect.bisect_left(self.shas, candidate)
-        while i < len(self.shas) and self.shas[i].startswith(candidate):
-            found.add(self.uids[i])
-            i += 1
-        return found
-
-
 class _IncidentText:
     """What an incident's title and text name, read once and then checked against every deployment."""
 
@@ -354,20 +333,14 @@ class _IncidentText:
         return self.lowered is None or not ext_id.isascii() or ext_id.lower() in self.lowered
 
     def candidates(
-        self,
-        ordered: Sequence[DeploymentFact],
-        lowered_ext_ids: Sequence[str | None],
-        shipped_shas: _ShaIndex,
-        own_shas: _ShaIndex,
+        self, ordered: Sequence[DeploymentFact], lowered_ext_ids: Sequence[str | None], named: set[str]
     ) -> Sequence[DeploymentFact]:
-        """The deployments ``_explicitly_links`` might link, in order: a cheap superset of the real ones."""
+        """The deployments ``_explicitly_links`` might link, in order: a cheap superset of the real ones.
+
+        ``named`` holds the uids of deployments that are, or shipped, a commit named by SHA.
+        """
         if self.lowered is None:
             return ordered
-        named: set[str] = set()  # uids of deployments that shipped (or are) a commit the text names
-        for sha in ([self.incident.root_cause_sha] if self.incident.root_cause_sha else []) + self.root_causes:
-            named |= shipped_shas.matching(sha)
-        for word in self.hex_words:
-            named |= own_shas.matching(word)
         ref = (self.incident.deployment_ref or "").strip()
         text = "" if self.blank else self.lowered
         return [
@@ -390,6 +363,36 @@ class _IncidentText:
                 }
             self._numbers[repo] = numbers
         return numbers
+
+
+def _named_by_sha(
+    reads: Sequence[_IncidentText], ordered: Sequence[DeploymentFact], change_sets: ChangeSets
+) -> list[set[str]]:
+    """Per incident, the uids of deployments that are (hex words) or shipped (root causes) a commit it
+    names by SHA, matched as ``_sha_match`` does: a prefix of seven characters or more."""
+    named: list[set[str]] = [set() for _ in reads]
+    roots: dict[str, list[tuple[int, str]]] = defaultdict(list)  # first seven characters -> candidates
+    words: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for i, read in enumerate(reads):
+        for sha in ([read.incident.root_cause_sha] if read.incident.root_cause_sha else []) + read.root_causes:
+            if len(sha) >= 7:
+                roots[sha[:7].lower()].append((i, sha.lower()))
+        for word in read.hex_words:
+            words[word[:7].lower()].append((i, word.lower()))
+    for d in ordered if words else ():
+        sha = (d.sha or "").lower()
+        for i, word in words.get(sha[:7], ()):
+            if sha.startswith(word):
+                named[i].add(d.uid)
+    for d in ordered if roots else ():
+        shipped = {d.sha or ""} | {
+            s for c in change_sets.by_deployment.get(d.uid, []) for s in c.commit_shas | {c.sha or ""}
+        }
+        for sha in (s.lower() for s in shipped if s):
+            for i, candidate in roots.get(sha[:7], ()):
+                if sha.startswith(candidate):
+                    named[i].add(d.uid)
+    return named
 
 
 def _explicitly_links(
@@ -461,21 +464,15 @@ def detect_failures(
     linked_incidents: dict[str, list[IncidentFact]] = defaultdict(list)
 
     lowered_ext_ids = [d.ext_id.lower() if d.ext_id.isascii() else None for d in ordered]
-    own_shas = _ShaIndex((d.sha, d.uid) for d in ordered if d.sha)
-    shipped_shas = _ShaIndex(
-        (sha, d.uid)
-        for d in ordered
-        for sha in {d.sha or ""}
-        | {s for c in change_sets.by_deployment.get(d.uid, []) for s in c.commit_shas | {c.sha or ""}}
-    )
+    reads = [_IncidentText(incident) for incident in incidents]
+    named = _named_by_sha(reads, ordered, change_sets)
     finished = {repo: [d.finished_at for d in found] for repo, found in by_repo.items()}
     all_finished = [d.finished_at for d in ordered]
 
     # (a) explicit links, at any time; (b) time attribution for incidents with no explicit link.
-    for incident in incidents:
+    for incident, read, named_here in zip(incidents, reads, named, strict=True):
         linked = False
-        read = _IncidentText(incident)
-        for d in read.candidates(ordered, lowered_ext_ids, shipped_shas, own_shas):
+        for d in read.candidates(ordered, lowered_ext_ids, named_here):
             why = _explicitly_links(incident, d, change_sets.by_deployment.get(d.uid, []), read)
             if why:
                 linked = True
