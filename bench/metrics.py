@@ -11,6 +11,8 @@ same figures for every team, so a speed-up can never come from computing somethi
 from __future__ import annotations
 
 import argparse
+import gc
+import hashlib
 import json
 import os
 import sys
@@ -81,6 +83,7 @@ class MetricsResult:
     single: Timing
     single_naive: Timing
     all_teams: Timing
+    all_teams_cpu: Timing
     all_teams_naive: Timing
     identical: int
     compared: int
@@ -170,6 +173,11 @@ def _timed(engine: Engine, fn: ReportFn, team: TeamConfig, period: Period, as_of
         return time.perf_counter() - began, report
 
 
+def _digest(report: DoraReport) -> str:
+    """A report's figures in a few bytes, so that comparing them keeps no large objects alive."""
+    return hashlib.sha256(json.dumps(report.to_json(), sort_keys=True, default=str).encode()).hexdigest()
+
+
 def time_one_team(
     engine: Engine,
     fns: dict[str, ReportFn],
@@ -184,6 +192,7 @@ def time_one_team(
     for team in teams:
         for fn in fns.values():
             _timed(engine, fn, team, period, as_of)
+    gc.collect()
     samples: dict[str, list[float]] = {name: [] for name in fns}
     for round_ in range(max(repeats.values())):
         for team in teams:
@@ -195,15 +204,22 @@ def time_one_team(
 
 def time_all_teams(
     engine: Engine, fn: ReportFn, teams: Sequence[TeamConfig], *, period: Period, as_of: datetime, rounds: int = 1
-) -> tuple[Timing, dict[str, dict[str, Any]]]:
-    """Every team's report in a row, ``rounds`` times; the reports (as JSON) of the last round."""
-    samples, reports = [], {}
+) -> tuple[Timing, Timing, dict[str, str]]:
+    """Every team's report in a row, ``rounds`` times: wall and CPU seconds of each round (the reports
+    only, a fresh session each), and a digest of each team's figures."""
+    wall, cpu, digests = [], [], {}
     for _ in range(rounds):
-        began = time.perf_counter()
+        gc.collect()  # start each round without the previous one's garbage
+        round_wall = round_cpu = 0.0
         for team in teams:
-            reports[team.id] = _timed(engine, fn, team, period, as_of)[1].to_json()
-        samples.append(time.perf_counter() - began)
-    return Timing(tuple(samples)), reports
+            started_cpu = time.process_time()
+            seconds, report = _timed(engine, fn, team, period, as_of)
+            round_cpu += time.process_time() - started_cpu
+            round_wall += seconds
+            digests[team.id] = _digest(report)
+        wall.append(round_wall)
+        cpu.append(round_cpu)
+    return Timing(tuple(wall)), Timing(tuple(cpu)), digests
 
 
 def sample_teams(teams: Sequence[TeamConfig], count: int) -> list[TeamConfig]:
@@ -241,9 +257,11 @@ def run_metrics(
     log(f"  engine  median {single.median * 1000:7.1f} ms  p95 {single.p95 * 1000:7.1f} ms")
     log(f"  naive   median {single_naive.median * 1000:7.1f} ms  p95 {single_naive.p95 * 1000:7.1f} ms")
     log(f"all {len(teams)} teams, {period}:")
-    all_teams, reports = time_all_teams(engine, build_report, teams, period=per, as_of=as_of, rounds=all_rounds)
-    log(f"  engine  {all_teams.median:7.2f} s (median of {all_rounds})")
-    all_naive, naive_reports = time_all_teams(engine, naive_report, teams, period=per, as_of=as_of)
+    all_teams, all_cpu, reports = time_all_teams(
+        engine, build_report, teams, period=per, as_of=as_of, rounds=all_rounds
+    )
+    log(f"  engine  {all_teams.median:7.2f} s (median of {all_rounds}; CPU of this process {all_cpu.median:.2f} s)")
+    all_naive, _, naive_reports = time_all_teams(engine, naive_report, teams, period=per, as_of=as_of)
     log(f"  naive   {all_naive.median:7.2f} s")
     mismatched = [team_id for team_id, data in reports.items() if naive_reports.get(team_id) != data]
     log(f"figures identical for {len(reports) - len(mismatched)} of {len(reports)} teams")
@@ -252,6 +270,7 @@ def run_metrics(
         "single": single,
         "single_naive": single_naive,
         "all_teams": all_teams,
+        "all_teams_cpu": all_cpu,
         "all_teams_naive": all_naive,
         "identical": len(reports) - len(mismatched),
         "compared": len(reports),
@@ -375,7 +394,9 @@ def render(result: MetricsResult, *, load: float) -> str:
         + "\n\n"
         f"One team: {len(r.sampled_teams)} teams ({', '.join(r.sampled_teams)}) × {r.repeat} repetitions "
         f"(naive × {r.naive_repeat}) after a warm-up, a fresh session per report. All teams: every team in a "
-        f"row, median of {len(r.all_teams.samples)} rounds (naive: {len(r.all_teams_naive.samples)}). "
+        f"row, the reports' own time summed, median of {len(r.all_teams.samples)} rounds (naive: "
+        f"{len(r.all_teams_naive.samples)}); the engine's rounds took {_s(r.all_teams_cpu.median)} of this "
+        f"process's CPU{' (the database server works beside it)' if r.database == 'postgres' else ''}. "
         f"Figures identical for {r.identical} of {r.compared} teams{differ}."
     )
 

@@ -28,6 +28,7 @@ def test_engine_and_naive_baseline_agree_and_are_timed(engine: Engine) -> None:
     assert measured["identical"] == measured["compared"] == 3 and not measured["mismatched"]
     assert len(measured["single"].samples) == 4 and len(measured["single_naive"].samples) == 2
     assert all(s > 0 for s in measured["single"].samples + measured["all_teams"].samples)
+    assert measured["all_teams_cpu"].median > 0
     assert measured["single"].p95 >= measured["single"].median
     assert any("figures identical for 3 of 3 teams" in line for line in lines)
     result = metrics.MetricsResult(
