@@ -107,17 +107,22 @@ def _insert(conn: Connection, item: Inbound) -> AppendResult:
     return AppendResult(int(existing), False)
 
 
+@cache
+def _insert_returning_keys(dialect_name: str) -> Any:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    insert = dialect.insert(_TABLE).on_conflict_do_nothing(index_elements=["source", "delivery_id"])
+    return insert.returning(_TABLE.c.id, _TABLE.c.source, _TABLE.c.delivery_id)
+
+
 def _insert_many(conn: Connection, items: list[Inbound]) -> list[AppendResult]:
-    """Insert a batch with one multi-row statement (one round trip); repeats resolve to the stored row."""
+    """Insert a batch in as few round trips as the driver allows; repeats resolve to the stored row.
+
+    An executemany of one cached statement: SQLAlchemy sends it as multi-row ``INSERT … RETURNING``
+    ("insertmanyvalues"), so the statement is compiled once per process, not once per batch.
+    """
     rows = [_values(item) for item in items]
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(_TABLE)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["source", "delivery_id"])
-        .returning(_TABLE.c.id, _TABLE.c.source, _TABLE.c.delivery_id)
-    )
-    created = {(source, delivery): int(row_id) for row_id, source, delivery in conn.execute(statement)}
+    result = conn.execute(_insert_returning_keys(conn.dialect.name), rows)
+    created = {(source, delivery): int(row_id) for row_id, source, delivery in result}
     results: list[AppendResult] = []
     claimed: set[tuple[str, str]] = set()
     for row in rows:
