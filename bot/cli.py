@@ -81,10 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func="bot.metrics.cli:cmd_report")
 
     p = sub.add_parser("demo", help="offline demo: seeded data and a local Slack stand-in")
-    p.add_argument("--team", default="team-a")
+    p.add_argument("--team", default=None, help="the team whose full report is shown (default: the first)")
     p.add_argument("--out", default="demo-output", help="folder for the charts and transcript")
     p.add_argument("--database", default=None, help="default: a fresh SQLite file in the output folder")
-    p.set_defaults(func="bot.demo:cmd_demo")
+    p.set_defaults(func="bot.demo.run:cmd_demo")
 
     p = sub.add_parser("manifest", help="print the Slack app manifest (YAML)")
     p.add_argument("--url", default=None, help="public base URL of the bot (default $SEI_PUBLIC_URL)")
@@ -126,6 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `sei-bot report … | head`: the reader left; nothing more to say
+        sys.stderr.close()
+        return 0
     except Exception as exc:  # a last resort: one line, not a traceback, unless asked
         from pydantic import ValidationError
 

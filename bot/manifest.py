@@ -17,7 +17,8 @@ from bot.settings import Settings
 
 APP_NAME = "sei-bot"
 # Every event subscribed here needs a listener, or Bolt answers 404 and Slack retries.
-BOT_EVENTS = ("app_home_opened", "app_uninstalled", "tokens_revoked", "member_joined_channel")
+# The App Home and /reviews are declared once they are built (the manifest states what the app answers).
+BOT_EVENTS = ("app_uninstalled", "tokens_revoked", "member_joined_channel")
 SLASH_COMMANDS = (
     (
         "/dora",
@@ -29,7 +30,6 @@ SLASH_COMMANDS = (
         "Anonymous pulse surveys: your team's results (only above the anonymity threshold); leads start one",
         "[team] · start TEAM [template] · close TEAM · templates · help",
     ),
-    ("/reviews", "The review queue: pull requests waiting, oldest first", "[team|me]"),
 )
 
 
@@ -59,7 +59,7 @@ def build_manifest(*, public_url: str | None, socket_mode: bool, oauth: bool) ->
         },
         "features": {
             "app_home": {
-                "home_tab_enabled": True,
+                "home_tab_enabled": False,
                 "messages_tab_enabled": True,
                 "messages_tab_read_only_enabled": True,
             },

@@ -83,8 +83,8 @@ def _insert_statement(dialect_name: str) -> Any:
     return insert.returning(_TABLE.c.id)
 
 
-def _insert(conn: Connection, item: Inbound) -> AppendResult:
-    values = {
+def _values(item: Inbound) -> dict[str, Any]:
+    return {
         "source": item.source,
         "delivery_id": item.delivery_id[:200],
         "event_type": item.event_type[:100],
@@ -96,11 +96,44 @@ def _insert(conn: Connection, item: Inbound) -> AppendResult:
         "processed_at": item.received_at if item.status != "pending" else None,
         "attempts": 0,
     }
+
+
+def _insert(conn: Connection, item: Inbound) -> AppendResult:
+    values = _values(item)
     new_id = conn.execute(_insert_statement(conn.dialect.name), values).scalar()
     if new_id is not None:
         return AppendResult(int(new_id), True)
     existing = conn.execute(_FIND, {"source": item.source, "delivery_id": values["delivery_id"]}).scalar_one()
     return AppendResult(int(existing), False)
+
+
+@cache
+def _insert_returning_keys(dialect_name: str) -> Any:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    insert = dialect.insert(_TABLE).on_conflict_do_nothing(index_elements=["source", "delivery_id"])
+    return insert.returning(_TABLE.c.id, _TABLE.c.source, _TABLE.c.delivery_id)
+
+
+def _insert_many(conn: Connection, items: list[Inbound]) -> list[AppendResult]:
+    """Insert a batch in as few round trips as the driver allows; repeats resolve to the stored row.
+
+    An executemany of one cached statement: SQLAlchemy sends it as multi-row ``INSERT … RETURNING``
+    ("insertmanyvalues"), so the statement is compiled once per process, not once per batch.
+    """
+    rows = [_values(item) for item in items]
+    result = conn.execute(_insert_returning_keys(conn.dialect.name), rows)
+    created = {(source, delivery): int(row_id) for row_id, source, delivery in result}
+    results: list[AppendResult] = []
+    claimed: set[tuple[str, str]] = set()
+    for row in rows:
+        key = (row["source"], row["delivery_id"])
+        if key in created and key not in claimed:
+            claimed.add(key)  # the first of two identical deliveries in one batch is the new one
+            results.append(AppendResult(created[key], True))
+        else:
+            existing = conn.execute(_FIND, {"source": key[0], "delivery_id": key[1]}).scalar_one()
+            results.append(AppendResult(int(existing), False))
+    return results
 
 
 class DirectWriter:
@@ -170,7 +203,7 @@ class GroupCommitWriter:
     def _write(self, batch: list[_Waiter]) -> None:
         try:
             with self.engine.begin() as conn:
-                results = [_insert(conn, w.item) for w in batch]
+                results = _insert_many(conn, [w.item for w in batch])
         except Exception:
             # One bad row must not fail its neighbours: retry each alone and report per request.
             log.warning("batch of %d deliveries failed; retrying one by one", len(batch), exc_info=True)

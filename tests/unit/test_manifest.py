@@ -29,13 +29,13 @@ def test_http_manifest_points_every_url_at_slack_events(
     monkeypatch.setenv("SEI_PUBLIC_URL", "https://sei.example.com/")
     manifest = _manifest(capsys)
     jsonschema.validate(manifest, schema)
-    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/dora", "/pulse", "/reviews"]
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/dora", "/pulse"]
     assert {c["url"] for c in manifest["features"]["slash_commands"]} == {"https://sei.example.com/slack/events"}
     settings = manifest["settings"]
     assert settings["event_subscriptions"]["request_url"] == "https://sei.example.com/slack/events"
     assert settings["interactivity"] == {"is_enabled": True, "request_url": "https://sei.example.com/slack/events"}
-    assert "app_home_opened" in settings["event_subscriptions"]["bot_events"]
-    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert "app_uninstalled" in settings["event_subscriptions"]["bot_events"]
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is False
     assert settings["socket_mode_enabled"] is False
     assert manifest["oauth_config"]["scopes"]["bot"] == BOT_SCOPES
     assert {"commands", "chat:write", "im:write", "files:write", "users:read", "users:read.email"} <= set(BOT_SCOPES)
