@@ -15,6 +15,7 @@ import waitress
 from bot.db import get_engine, session_scope
 from bot.ingest.log import DirectWriter, use_writer
 from bot.migrate import upgrade
+from bot.server import settle_heap
 from bot.settings import Settings
 from bot.teams.config import parse_teams_yaml
 from bot.teams.service import apply_config
@@ -43,6 +44,7 @@ def main(mode: str, database_url: str, port: int) -> int:
     settings = Settings(database_url=database_url, github_webhook_secret=SECRET)
     app = create_wsgi_app(settings, engine=engine)
     server = waitress.create_server(app, host="127.0.0.1", port=port, threads=16, ident="sei-bot", channel_timeout=30)
+    settle_heap()  # as `sei-bot serve` does
     print("ready", flush=True)
     server.run()
     return 0
